@@ -1,0 +1,233 @@
+// Package formats is the registry of containers ailabel reads and writes, and the one small
+// interface every container package implements.
+//
+// A container package (formats/jpeg, formats/png, …) registers itself from init, the way image
+// formats register with image.RegisterFormat; import it for its side effect, or import
+// formats/all for every container. Formats are sniffed from the first bytes, never the file name.
+//
+// Reading: Open parses the container's structure over an io.ReaderAt and returns a Container that
+// knows where the C2PA manifest store, XMP and EXIF are. Writing: a Container that can also be
+// written implements Writable; its Layout describes the output as a list of pieces (ranges of the
+// input, new bytes, and one slot for the manifest store), so the labeler can hash the output
+// before writing it and then stream it out, without holding the media in memory.
+package formats
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+)
+
+// Errors shared by the containers. Wrap them with the container name and offset.
+var (
+	// ErrNoManifest: the container has no C2PA manifest store.
+	ErrNoManifest = errors.New("no C2PA manifest store")
+	// ErrMalformed: the bytes are not a well-formed container of the sniffed kind.
+	ErrMalformed = errors.New("malformed container")
+	// ErrUnsupported: no registered container matches the bytes.
+	ErrUnsupported = errors.New("unsupported format")
+	// ErrTooLarge: a length in the file exceeds a limit ailabel sets.
+	ErrTooLarge = errors.New("exceeds limit")
+)
+
+// Binding names the hard binding a container uses.
+type Binding int
+
+const (
+	// DataHash is c2pa.hash.data: one hash over every byte outside the excluded ranges.
+	DataHash Binding = iota
+	// BMFFHash is c2pa.hash.bmff.v3: a hash over the top-level boxes, each prefixed by its offset.
+	BMFFHash
+)
+
+// Format describes one container.
+type Format struct {
+	Name       string   // short name, e.g. "jpeg"
+	MIME       string   // media type, e.g. "image/jpeg"
+	Extensions []string // usual file name extensions, lower case with the dot, for walking folders
+	Binding    Binding  // the hard binding ailabel writes for it
+	// Match reports whether head (the first SniffLen bytes, or fewer for a short file) is this format.
+	Match func(head []byte) bool
+	// Open parses the container. It must check every length it reads against size and limits.
+	Open func(r io.ReaderAt, size int64) (Container, error)
+}
+
+// SniffLen is how many leading bytes Match gets.
+const SniffLen = 64
+
+// Container is an opened asset.
+type Container interface {
+	// Format returns the format that opened it.
+	Format() *Format
+	// ManifestStore returns the embedded C2PA manifest store (a JUMBF "jumb" box with label
+	// "c2pa"), or an error wrapping ErrNoManifest.
+	ManifestStore() ([]byte, error)
+	// XMP returns the XMP packet, or nil.
+	XMP() []byte
+	// EXIF returns the EXIF data as a TIFF structure ("MM\0*" or "II*\0"), or nil.
+	EXIF() []byte
+}
+
+// Writable is a Container that ailabel can write back with new metadata and a manifest store.
+type Writable interface {
+	Container
+	// Layout describes the output. The existing manifest store, if any, is removed; XMP and EXIF
+	// are replaced by e.XMP and e.EXIF when these are non-nil; a slot for a manifest store of
+	// exactly e.StoreLen bytes is placed where the container's rules say.
+	Layout(e Edit) (*Layout, error)
+}
+
+// Edit is what the labeler asks a container to change.
+type Edit struct {
+	XMP      []byte // new XMP packet; nil keeps the input's
+	EXIF     []byte // new EXIF TIFF structure; nil keeps the input's
+	StoreLen int    // length of the manifest store to make room for
+}
+
+// PieceKind says where a piece's bytes come from.
+type PieceKind int
+
+const (
+	// Copy: Len bytes of the input from Off.
+	Copy PieceKind = iota
+	// Literal: the bytes in Data.
+	Literal
+	// Store: the manifest store, framed by the container (Layout.Frame). Exactly one per layout.
+	Store
+)
+
+// Piece is one run of output bytes.
+type Piece struct {
+	Kind PieceKind
+	Off  int64  // Copy: offset in the input
+	Len  int64  // Copy: length; Literal: len(Data); Store: the framed length
+	Data []byte // Literal only
+}
+
+// Layout is the output of a write, as pieces in order.
+type Layout struct {
+	Pieces []Piece
+	// Frame wraps a manifest store in the container's framing (APP11 segments, a chunk, a box …).
+	// The result's length is the Store piece's Len, the same for any store of the planned length.
+	// For a data hash the framed bytes are exactly the excluded range.
+	Frame func(store []byte) []byte
+}
+
+// Size returns the output's total length.
+func (l *Layout) Size() int64 {
+	var n int64
+	for _, p := range l.Pieces {
+		n += p.Len
+	}
+	return n
+}
+
+// StoreOffset returns the output offset of the Store piece and its framed length.
+func (l *Layout) StoreOffset() (off, n int64) {
+	for _, p := range l.Pieces {
+		if p.Kind == Store {
+			return off, p.Len
+		}
+		off += p.Len
+	}
+	return -1, 0
+}
+
+// WriteTo writes the output: input ranges from r, literals, and the framed store.
+func (l *Layout) WriteTo(w io.Writer, r io.ReaderAt, framedStore []byte) (int64, error) {
+	var total int64
+	for _, p := range l.Pieces {
+		var n int64
+		var err error
+		switch p.Kind {
+		case Copy:
+			n, err = io.Copy(w, io.NewSectionReader(r, p.Off, p.Len))
+			if err == nil && n != p.Len {
+				err = io.ErrUnexpectedEOF
+			}
+		case Literal:
+			var k int
+			k, err = w.Write(p.Data)
+			n = int64(k)
+		case Store:
+			if int64(len(framedStore)) != p.Len {
+				return total, fmt.Errorf("framed manifest store is %d bytes, the layout planned %d", len(framedStore), p.Len)
+			}
+			var k int
+			k, err = w.Write(framedStore)
+			n = int64(k)
+		}
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+var (
+	mu       sync.RWMutex
+	registry []*Format
+)
+
+// Register adds a format. It panics on a duplicate name, as a programming error at init.
+func Register(f Format) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, g := range registry {
+		if g.Name == f.Name {
+			panic("formats: duplicate registration of " + f.Name)
+		}
+	}
+	ff := f
+	registry = append(registry, &ff)
+}
+
+// All returns the registered formats sorted by name.
+func All() []*Format {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := append([]*Format(nil), registry...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup returns the format with the given name.
+func Lookup(name string) (*Format, bool) {
+	for _, f := range All() {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// Sniff returns the format whose magic matches head.
+func Sniff(head []byte) (*Format, error) {
+	for _, f := range All() {
+		if f.Match(head) {
+			return f, nil
+		}
+	}
+	return nil, ErrUnsupported
+}
+
+// Open sniffs the format from the first bytes of r and opens it.
+func Open(r io.ReaderAt, size int64) (Container, error) {
+	head := make([]byte, SniffLen)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("reading the first bytes: %w", err)
+	}
+	f, err := Sniff(head[:n])
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.Open(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return c, nil
+}

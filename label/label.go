@@ -1,0 +1,266 @@
+// Package label puts a signed, machine-readable "AI-generated" label into content and checks
+// such labels.
+//
+// A Labeler is built once with a signer (package sign) and used for any number of files, from
+// any number of goroutines. Label reads an asset through an io.ReaderAt, sniffs its container
+// from the bytes, writes XMP (IPTC DigitalSourceType) and EXIF fields, and embeds a C2PA 2.x
+// manifest store whose c2pa.actions.v2 assertion says the content was created by an AI model,
+// with a hard binding over every other byte; the output goes to an io.Writer in one stream.
+// Verify reads any C2PA manifest (ailabel's or anyone's), checks its signature, certificate and
+// hashes, and returns a Report in plain words and C2PA status codes.
+//
+// Import the containers you need for their side effect, or formats/all for every one.
+package label
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/sign"
+	"github.com/google/uuid"
+)
+
+// Version is ailabel's version, written into every claim's claim_generator_info.
+const Version = "0.1.0"
+
+// Errors a caller can test with errors.Is.
+var (
+	// ErrUnsupported: the content's format is not one ailabel reads (or writes, for Label).
+	ErrUnsupported = formats.ErrUnsupported
+	// ErrMalformed: the content is damaged or not what its first bytes say.
+	ErrMalformed = formats.ErrMalformed
+	// ErrTooLarge: something in the content is over a limit.
+	ErrTooLarge = formats.ErrTooLarge
+)
+
+// Options say what a label claims. The zero value labels content as made by an unnamed AI model.
+type Options struct {
+	// Model names the generating model (the action's softwareAgent), e.g. "image-gen-3".
+	Model string
+	// ModelVersion is the model's version, optional.
+	ModelVersion string
+	// SourceType is the IPTC digital source type, as a URI or its short name
+	// ("trainedAlgorithmicMedia" by default, "compositeWithTrainedAlgorithmicMedia", …).
+	SourceType string
+	// Title is the asset's title, usually its file name.
+	Title string
+}
+
+// Labeler labels content with one signer. It holds no global state: any number of labelers
+// with different keys can live in one process.
+type Labeler struct {
+	signer   *sign.Signer
+	defaults Options
+	now      func() time.Time
+}
+
+// New returns a Labeler that signs with s. defaults fill in what a call's Options leave empty.
+func New(s *sign.Signer, defaults Options) (*Labeler, error) {
+	if s == nil {
+		return nil, errors.New("label: a signer is required")
+	}
+	if defaults.SourceType != "" {
+		if _, ok := manifest.SourceTypeURI(defaults.SourceType); !ok {
+			return nil, fmt.Errorf("label: unknown digital source type %q", defaults.SourceType)
+		}
+	}
+	return &Labeler{signer: s, defaults: defaults, now: time.Now}, nil
+}
+
+// Signer returns the labeler's signer.
+func (l *Labeler) Signer() *sign.Signer { return l.signer }
+
+// Result describes a labeled output.
+type Result struct {
+	Format      string // container name, e.g. "jpeg"
+	MIME        string
+	Manifest    string // the new manifest's label, urn:c2pa:…
+	InstanceID  string
+	Size        int64 // bytes written
+	Development bool  // signed with the development key
+	Parent      string // label of the input's earlier active manifest, now a parentOf ingredient
+	Warnings    []string
+}
+
+func (l *Labeler) merge(o Options) (Options, string, error) {
+	if o.Model == "" {
+		o.Model, o.ModelVersion = l.defaults.Model, l.defaults.ModelVersion
+	}
+	if o.SourceType == "" {
+		o.SourceType = l.defaults.SourceType
+	}
+	if o.SourceType == "" {
+		o.SourceType = "trainedAlgorithmicMedia"
+	}
+	dst, ok := manifest.SourceTypeURI(o.SourceType)
+	if !ok {
+		return o, "", fmt.Errorf("label: unknown digital source type %q (one of %s)", o.SourceType, strings.Join(manifest.SourceTypes, ", "))
+	}
+	if o.Title == "" {
+		o.Title = l.defaults.Title
+	}
+	return o, dst, nil
+}
+
+// Label reads the asset from r (size bytes), and writes it labeled to w. The input is read
+// twice (once to hash the output, once to write it) and never held in memory whole.
+func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, o Options) (*Result, error) {
+	o, dst, err := l.merge(o)
+	if err != nil {
+		return nil, err
+	}
+	r = ctxReaderAt{ctx, r}
+	c, err := formats.Open(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	f := c.Format()
+	wc, ok := c.(formats.Writable)
+	if !ok {
+		return nil, fmt.Errorf("label: %s can be verified but not labeled yet: %w", f.Name, ErrUnsupported)
+	}
+	res := &Result{Format: f.Name, MIME: f.MIME, Development: l.signer.IsDevelopment()}
+
+	// An earlier manifest becomes our parent ingredient; its history stays in the store.
+	var parent *manifest.Parent
+	if raw, err := c.ManifestStore(); err == nil {
+		st, perr := manifest.ParseStore(raw)
+		if perr != nil {
+			res.Warnings = append(res.Warnings, "the input's C2PA manifest store is unreadable and was replaced: "+perr.Error())
+		} else {
+			vr := st.Validate(r, size, manifest.Options{Now: l.now()})
+			parent = &manifest.Parent{Store: st, Title: o.Title, Format: f.MIME, Results: &vr.Active}
+			res.Parent = vr.ActiveManifest
+		}
+	} else if !errors.Is(err, formats.ErrNoManifest) {
+		res.Warnings = append(res.Warnings, "the input's C2PA manifest could not be read and was replaced: "+err.Error())
+	}
+
+	instanceID := "xmp.iid:" + uuid.NewString()
+	xmpPacket, exifData, warn := l.metadata(c, o, dst, instanceID)
+	res.Warnings = append(res.Warnings, warn...)
+
+	agent := &manifest.SoftwareAgent{Name: o.Model, Version: o.ModelVersion}
+	if agent.Name == "" {
+		agent.Name = "unnamed AI model"
+	}
+	when := l.now().UTC().Format(time.RFC3339)
+	actions := []manifest.Action{{Action: manifest.ActionCreated, When: when, SoftwareAgent: agent, DigitalSourceType: dst}}
+	if parent != nil {
+		actions = []manifest.Action{
+			{Action: manifest.ActionOpened, When: when},
+			{Action: manifest.ActionEditedMetadata, When: when, SoftwareAgent: &manifest.SoftwareAgent{Name: "ailabel", Version: Version},
+				DigitalSourceType: dst, Description: "labeled as AI-generated by " + agent.Name},
+		}
+	}
+	spec := manifest.Spec{
+		Title:      o.Title,
+		InstanceID: instanceID,
+		Generator:  manifest.ClaimGeneratorInfo{Name: "ailabel", Version: Version},
+		Actions:    actions,
+		Parent:     parent,
+	}
+	if f.Binding == formats.BMFFHash {
+		spec.Binding = manifest.BindBMFF
+		spec.BMFFExclusions = bmffExclusions()
+	}
+	d, err := manifest.NewDraft(spec, l.signer)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	lay, err := wc.Layout(formats.Edit{XMP: xmpPacket, EXIF: exifData, StoreLen: d.Len()})
+	if err != nil {
+		return nil, fmt.Errorf("label: %s: %w", f.Name, err)
+	}
+
+	var store []byte
+	switch f.Binding {
+	case formats.DataHash:
+		h := sha256.New()
+		for _, p := range lay.Pieces {
+			switch p.Kind {
+			case formats.Copy:
+				if _, err := io.Copy(h, io.NewSectionReader(r, p.Off, p.Len)); err != nil {
+					return nil, fmt.Errorf("label: hashing the input: %w", err)
+				}
+			case formats.Literal:
+				h.Write(p.Data)
+			}
+		}
+		off, n := lay.StoreOffset()
+		store, err = d.FinishDataHash([]manifest.ExclusionRange{{Start: uint64(off), Length: uint64(n)}}, h.Sum(nil))
+	case formats.BMFFHash:
+		var sum []byte
+		sum, err = bmffHash(lay, r, d.Len())
+		if err == nil {
+			store, err = d.FinishBMFF(sum)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	n, err := lay.WriteTo(w, r, lay.Frame(store))
+	if err != nil {
+		return nil, fmt.Errorf("label: writing the output: %w", err)
+	}
+	res.Manifest, res.InstanceID, res.Size = d.Label(), d.InstanceID(), n
+	return res, nil
+}
+
+// LabelFile labels the file in and writes the result to out atomically (a temporary file in the
+// same folder, renamed into place). out may equal in only when inPlace is true.
+func (l *Labeler) LabelFile(ctx context.Context, in, out string, inPlace bool, o Options) (*Result, error) {
+	if !inPlace && sameFile(in, out) {
+		return nil, fmt.Errorf("label: the output %s is the input; the input is never modified unless you ask for it in place", out)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("label: %s is not a regular file", in)
+	}
+	if o.Title == "" {
+		o.Title = filepath.Base(in)
+	}
+	var res *Result
+	err = WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+		var err error
+		res, err = l.Label(ctx, f, st.Size(), w, o)
+		return err
+	})
+	return res, err
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// ctxReaderAt stops reads once the context is done.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
+}

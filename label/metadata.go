@@ -1,0 +1,69 @@
+package label
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/formats/exif"
+	"github.com/ailabel/ailabel/formats/xmp"
+)
+
+// disclosure is the short statement written into XMP and EXIF, by language. Kazakh and Russian
+// come first: Kazakhstan's law is the default policy.
+var disclosure = []xmp.LangText{
+	{Lang: "kk", Text: "Жасанды интеллект арқылы жасалған контент"},
+	{Lang: "ru", Text: "Контент создан с помощью искусственного интеллекта"},
+	{Lang: "en", Text: "AI-generated content"},
+}
+
+func withModel(text, model string) string {
+	if model == "" {
+		return text
+	}
+	return text + " (" + model + ")"
+}
+
+// metadata builds the XMP packet and, for images, the EXIF data that carry the label for tools
+// that read no C2PA. A malformed existing packet is replaced rather than merged.
+func (l *Labeler) metadata(c formats.Container, o Options, dst, instanceID string) (xmpPacket, exifData []byte, warnings []string) {
+	desc := make([]xmp.LangText, len(disclosure))
+	for i, d := range disclosure {
+		desc[i] = xmp.LangText{Lang: d.Lang, Text: withModel(d.Text, o.Model)}
+	}
+	fields := xmp.Fields{DigitalSourceType: dst, InstanceID: instanceID, CreatorTool: o.Model, Description: desc}
+	var err error
+	xmpPacket, err = xmp.Build(c.XMP(), fields)
+	if err != nil {
+		if c.XMP() != nil && errors.Is(err, xmp.ErrMalformed) {
+			warnings = append(warnings, "the input's XMP packet is malformed and was replaced: "+err.Error())
+		}
+		xmpPacket, err = xmp.Build(nil, fields)
+		if err != nil {
+			warnings = append(warnings, "XMP not written: "+err.Error())
+			xmpPacket = nil
+		}
+	}
+	if !strings.HasPrefix(c.Format().MIME, "image/") {
+		return xmpPacket, nil, warnings
+	}
+	var texts []string
+	for _, d := range desc {
+		texts = append(texts, d.Text)
+	}
+	ef := exif.Fields{
+		ImageDescription: withModel("AI-generated content", o.Model),
+		Software:         o.Model,
+		UserComment:      strings.Join(texts, " / "),
+	}
+	exifData, err = exif.Build(c.EXIF(), ef)
+	if err != nil && c.EXIF() != nil {
+		warnings = append(warnings, "the input's EXIF could not be merged and was written anew: "+err.Error())
+		exifData, err = exif.Build(nil, ef)
+	}
+	if err != nil {
+		warnings = append(warnings, "EXIF not written: "+err.Error())
+		exifData = nil
+	}
+	return xmpPacket, exifData, warnings
+}

@@ -1,0 +1,306 @@
+package label
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/formats/xmp"
+	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/sign"
+)
+
+// Verdict is the one-word outcome of verifying a file.
+type Verdict string
+
+// Verdicts.
+const (
+	Valid      Verdict = "valid"       // a C2PA manifest whose signature and hashes are good
+	Invalid    Verdict = "invalid"     // a C2PA manifest that fails a check (tampered, bad signature, …)
+	NotLabeled Verdict = "not_labeled" // no C2PA manifest
+)
+
+// VerifyOptions control Verify.
+type VerifyOptions struct {
+	Trust *sign.TrustStore // trust anchors; nil or empty trusts no signer (signatures are still checked)
+	Now   time.Time        // judge certificates at this time when the signature has no time; zero = now
+}
+
+// SignerInfo describes who signed a manifest.
+type SignerInfo struct {
+	CommonName   string    `json:"common_name,omitempty"`
+	Organization string    `json:"organization,omitempty"`
+	Subject      string    `json:"subject"`
+	Issuer       string    `json:"issuer"`
+	Serial       string    `json:"serial"`
+	NotBefore    time.Time `json:"not_before"`
+	NotAfter     time.Time `json:"not_after"`
+	Algorithm    string    `json:"algorithm,omitempty"`
+	Trusted      bool      `json:"trusted"`
+	Development  bool      `json:"development"`
+}
+
+// ManifestSummary is one manifest of the store.
+type ManifestSummary struct {
+	Label             string                `json:"label"`
+	Title             string                `json:"title,omitempty"`
+	ClaimVersion      int                   `json:"claim_version"`
+	Generator         string                `json:"claim_generator,omitempty"`
+	GeneratorVersion  string                `json:"claim_generator_version,omitempty"`
+	Signer            *SignerInfo           `json:"signer,omitempty"`
+	SignedAt          *time.Time            `json:"signed_at,omitempty"`
+	DigitalSourceType string                `json:"digital_source_type,omitempty"`
+	Actions           []manifest.Action     `json:"actions,omitempty"`
+	Assertions        []string              `json:"assertions"`
+	Ingredients       []IngredientSummary   `json:"ingredients,omitempty"`
+	Status            *manifest.StatusCodes `json:"validation_results"`
+}
+
+// IngredientSummary is an ingredient of a manifest.
+type IngredientSummary struct {
+	Title          string `json:"title,omitempty"`
+	Relationship   string `json:"relationship"`
+	ActiveManifest string `json:"active_manifest,omitempty"`
+	Validated      bool   `json:"validated"`
+}
+
+// Report is what Verify found, in plain words and in C2PA's status codes.
+type Report struct {
+	File    string  `json:"file,omitempty"`
+	Format  string  `json:"format"`
+	Verdict Verdict `json:"verdict"`
+	// Summary says the verdict in one sentence for people.
+	Summary string `json:"summary"`
+	// Reasons lists, in plain words, why a label is invalid.
+	Reasons []string `json:"reasons,omitempty"`
+	// State is c2pa-rs's validation_state: Invalid, Valid or Trusted ("" when not labeled).
+	State string `json:"validation_state,omitempty"`
+	// AIGenerated is true when the active manifest's digital source type says AI made the
+	// content (trainedAlgorithmicMedia and kin), or, without a valid manifest, the XMP says so.
+	AIGenerated       bool                 `json:"ai_generated"`
+	DigitalSourceType string               `json:"digital_source_type,omitempty"`
+	Model             string               `json:"model,omitempty"`
+	Signer            *SignerInfo          `json:"signer,omitempty"`
+	SignedAt          *time.Time           `json:"signed_at,omitempty"`
+	ActiveManifest    string               `json:"active_manifest,omitempty"`
+	Status            manifest.StatusCodes `json:"validation_results"`
+	Manifests         []ManifestSummary    `json:"manifests,omitempty"`
+	// Metadata is the label found in XMP, which tools that read no C2PA rely on.
+	Metadata *MetadataLabel `json:"metadata,omitempty"`
+	// Store is the raw manifest store, for inspect; not serialised.
+	Store *manifest.Store `json:"-"`
+}
+
+// MetadataLabel is what the XMP packet says.
+type MetadataLabel struct {
+	DigitalSourceType string `json:"digital_source_type,omitempty"`
+	CreatorTool       string `json:"creator_tool,omitempty"`
+}
+
+// Failures returns the failure codes.
+func (r *Report) Failures() []string {
+	var out []string
+	for _, f := range r.Status.Failure {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+// VerifyFile verifies the file at path.
+func VerifyFile(ctx context.Context, path string, o VerifyOptions) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	r, err := Verify(ctx, f, st.Size(), o)
+	if r != nil {
+		r.File = path
+	}
+	return r, err
+}
+
+// Verify checks the asset in r. It returns an error only when the content cannot be read as any
+// supported format; a missing or invalid label is a Report, not an error.
+func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*Report, error) {
+	r = ctxReaderAt{ctx, r}
+	c, err := formats.Open(r, size)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Format: c.Format().Name}
+	if p := c.XMP(); p != nil {
+		if info, err := xmp.Parse(p); err == nil && (info.DigitalSourceType != "" || info.CreatorTool != "") {
+			rep.Metadata = &MetadataLabel{DigitalSourceType: info.DigitalSourceType, CreatorTool: info.CreatorTool}
+		}
+	}
+	raw, err := c.ManifestStore()
+	if errors.Is(err, formats.ErrNoManifest) {
+		rep.Verdict = NotLabeled
+		rep.Summary = "not labeled: no C2PA manifest"
+		if rep.Metadata != nil && rep.Metadata.DigitalSourceType != "" {
+			rep.AIGenerated = manifest.IsAI(rep.Metadata.DigitalSourceType)
+			rep.DigitalSourceType = rep.Metadata.DigitalSourceType
+			rep.Summary = "not labeled: only an IPTC tag in XMP (" + shortType(rep.DigitalSourceType) + "), no signed manifest"
+		}
+		return rep, nil
+	}
+	if err != nil {
+		rep.invalid("manifest.inaccessible", "the C2PA manifest store cannot be read: "+err.Error())
+		return rep, nil
+	}
+	st, err := manifest.ParseStore(raw)
+	if err != nil {
+		rep.invalid("claim.malformed", "the C2PA manifest store is damaged: "+err.Error())
+		return rep, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := st.Validate(r, size, manifest.Options{Trust: o.Trust, Now: o.Now})
+	rep.Store = st
+	rep.State = res.State
+	rep.ActiveManifest = res.ActiveManifest
+	rep.Status = res.Active
+	for _, mi := range res.Manifests {
+		rep.Manifests = append(rep.Manifests, summarize(mi))
+	}
+	active := rep.Manifests[len(rep.Manifests)-1]
+	rep.Signer, rep.SignedAt = active.Signer, active.SignedAt
+	rep.DigitalSourceType = active.DigitalSourceType
+	for _, a := range active.Actions {
+		if a.SoftwareAgent != nil && a.DigitalSourceType != "" {
+			rep.Model = a.SoftwareAgent.Name
+			if strings.HasPrefix(a.Description, "labeled as AI-generated by ") {
+				rep.Model = strings.TrimPrefix(a.Description, "labeled as AI-generated by ")
+			}
+			break
+		}
+	}
+	rep.AIGenerated = manifest.IsAI(rep.DigitalSourceType)
+	if res.State == manifest.StateInvalid {
+		rep.Verdict = Invalid
+		for _, f := range res.Active.Failure {
+			if f.Code == sign.CodeCredentialUntrusted {
+				continue
+			}
+			rep.Reasons = append(rep.Reasons, plainReason(f))
+		}
+		rep.Summary = "invalid label: " + strings.Join(rep.Reasons, "; ")
+	} else {
+		rep.Verdict = Valid
+		rep.Summary = validSummary(rep)
+	}
+	return rep, nil
+}
+
+func (r *Report) invalid(code, why string) {
+	r.Verdict = Invalid
+	r.State = manifest.StateInvalid
+	r.Status.Failure = append(r.Status.Failure, manifest.StatusEntry{Code: code, Explanation: why})
+	r.Reasons = append(r.Reasons, why)
+	r.Summary = "invalid label: " + why
+}
+
+func shortType(t string) string { return strings.TrimPrefix(t, manifest.IPTCPrefix) }
+
+func validSummary(r *Report) string {
+	var b strings.Builder
+	b.WriteString("labeled and valid")
+	if r.AIGenerated {
+		b.WriteString(": AI-generated")
+		if r.Model != "" {
+			b.WriteString(" by " + r.Model)
+		}
+	} else if r.DigitalSourceType != "" {
+		b.WriteString(": " + shortType(r.DigitalSourceType))
+	}
+	if s := r.Signer; s != nil {
+		who := s.Organization
+		if who == "" {
+			who = s.CommonName
+		}
+		fmt.Fprintf(&b, ", signed by %s", who)
+		switch {
+		case s.Development:
+			b.WriteString(" (DEVELOPMENT signature, not for production)")
+		case s.Trusted:
+			b.WriteString(" (trusted)")
+		default:
+			b.WriteString(" (signer not on your trust list)")
+		}
+	}
+	return b.String()
+}
+
+// plainReason turns a failure status into words a moderator understands.
+func plainReason(f manifest.StatusEntry) string {
+	switch f.Code {
+	case manifest.CodeDataHashMismatch, manifest.CodeBMFFHashMismatch:
+		return "the content changed after signing (" + f.Code + ")"
+	case manifest.CodeHashedURIMismatch:
+		return "an assertion was altered after signing (" + f.Code + ")"
+	case sign.CodeSignatureMismatch:
+		return "the signature does not match the claim (" + f.Code + ")"
+	case sign.CodeCredentialInvalid:
+		return "the signing certificate is not acceptable: " + f.Explanation + " (" + f.Code + ")"
+	case sign.CodeCredentialExpired:
+		return "the signing certificate was not valid at signing time (" + f.Code + ")"
+	case manifest.CodeAssertionMissing:
+		return "an assertion the claim names is missing (" + f.Code + ")"
+	}
+	if f.Explanation != "" {
+		return f.Explanation + " (" + f.Code + ")"
+	}
+	return f.Code
+}
+
+func summarize(mi *manifest.ManifestInfo) ManifestSummary {
+	s := ManifestSummary{
+		Label: mi.Label, Title: mi.Title, ClaimVersion: mi.ClaimVersion, Generator: mi.Generator,
+		GeneratorVersion: mi.GeneratorVersion, DigitalSourceType: mi.DigitalSourceType,
+		Actions: mi.Actions, Assertions: mi.Assertions,
+	}
+	st := mi.Status
+	s.Status = &st
+	if s.Assertions == nil {
+		s.Assertions = []string{}
+	}
+	if mi.SignedBy != nil {
+		s.Signer = signerInfo(mi.SignedBy, mi.Trusted, mi.Algorithm)
+	}
+	if !mi.SignedAt.IsZero() {
+		t := mi.SignedAt
+		s.SignedAt = &t
+	}
+	for _, ing := range mi.Ingredients {
+		s.Ingredients = append(s.Ingredients, IngredientSummary{Title: ing.Title, Relationship: ing.Relationship, ActiveManifest: ing.ActiveManifest, Validated: ing.Validated})
+	}
+	return s
+}
+
+func signerInfo(c *x509.Certificate, trusted bool, alg string) *SignerInfo {
+	si := &SignerInfo{
+		CommonName: c.Subject.CommonName, Subject: c.Subject.String(), Issuer: c.Issuer.String(),
+		Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore, NotAfter: c.NotAfter,
+		Algorithm: alg, Trusted: trusted,
+	}
+	if len(c.Subject.Organization) > 0 {
+		si.Organization = c.Subject.Organization[0]
+	}
+	si.Development = si.Organization == sign.DevOrganization
+	return si
+}

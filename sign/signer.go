@@ -1,0 +1,301 @@
+// Package sign makes and checks the COSE_Sign1 signatures of C2PA claims.
+//
+// A Signer pairs any sigstore signature.Signer (a key in a PEM file, in memory, or in a KMS)
+// with the X.509 certificate chain that names it. It knows nothing of C2PA assertions: it signs
+// the claim bytes it is given and returns a tagged COSE_Sign1 padded to a size fixed in advance,
+// so a manifest store can be laid out before the signature exists.
+package sign
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
+	"github.com/veraison/go-cose"
+)
+
+// Algorithm is a COSE signature algorithm that C2PA allows.
+type Algorithm string
+
+// The algorithms C2PA allows (spec §13.2). PKCS#1 v1.5 RSA is not among them.
+const (
+	ES256   Algorithm = "ES256"
+	ES384   Algorithm = "ES384"
+	ES512   Algorithm = "ES512"
+	PS256   Algorithm = "PS256"
+	PS384   Algorithm = "PS384"
+	PS512   Algorithm = "PS512"
+	Ed25519 Algorithm = "Ed25519"
+)
+
+func (a Algorithm) cose() cose.Algorithm {
+	switch a {
+	case ES256:
+		return cose.AlgorithmES256
+	case ES384:
+		return cose.AlgorithmES384
+	case ES512:
+		return cose.AlgorithmES512
+	case PS256:
+		return cose.AlgorithmPS256
+	case PS384:
+		return cose.AlgorithmPS384
+	case PS512:
+		return cose.AlgorithmPS512
+	case Ed25519:
+		return cose.AlgorithmEdDSA
+	}
+	return 0
+}
+
+func (a Algorithm) hash() crypto.Hash {
+	switch a {
+	case ES256, PS256:
+		return crypto.SHA256
+	case ES384, PS384:
+		return crypto.SHA384
+	case ES512, PS512:
+		return crypto.SHA512
+	}
+	return 0 // Ed25519 signs the message itself
+}
+
+func algorithmFromCOSE(a cose.Algorithm) (Algorithm, bool) {
+	for _, x := range []Algorithm{ES256, ES384, ES512, PS256, PS384, PS512, Ed25519} {
+		if x.cose() == a {
+			return x, true
+		}
+	}
+	return "", false
+}
+
+// AlgorithmFor returns the algorithm that fits a public key: the ECDSA curve decides ES256/384/512,
+// RSA gets PS256, Ed25519 gets Ed25519.
+func AlgorithmFor(pub crypto.PublicKey) (Algorithm, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return ES256, nil
+		case elliptic.P384():
+			return ES384, nil
+		case elliptic.P521():
+			return ES512, nil
+		}
+		return "", fmt.Errorf("ECDSA curve %s is not allowed by C2PA (P-256, P-384 or P-521)", k.Curve.Params().Name)
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return "", fmt.Errorf("RSA key of %d bits is too short: C2PA needs at least 2048", k.N.BitLen())
+		}
+		return PS256, nil
+	case ed25519.PublicKey:
+		return Ed25519, nil
+	}
+	return "", fmt.Errorf("unsupported public key type %T", pub)
+}
+
+// signatureLen is the length of a raw COSE signature for the key.
+func signatureLen(pub crypto.PublicKey) int {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		return 2 * ((k.Curve.Params().BitSize + 7) / 8)
+	case *rsa.PublicKey:
+		return (k.N.BitLen() + 7) / 8
+	case ed25519.PublicKey:
+		return ed25519.SignatureSize
+	}
+	return 0
+}
+
+// Signer signs C2PA claims. It is safe for concurrent use when its signature.Signer is.
+type Signer struct {
+	signer      signature.Signer
+	pub         crypto.PublicKey
+	alg         Algorithm
+	chain       []*x509.Certificate
+	chainDER    [][]byte
+	development bool
+}
+
+// Option configures New.
+type Option func(*Signer)
+
+// Development marks the signer as a development signer: every report of a file it signs says so.
+func Development() Option { return func(s *Signer) { s.development = true } }
+
+// WithAlgorithm overrides the algorithm chosen from the key (for RSA: PS384 or PS512).
+func WithAlgorithm(a Algorithm) Option { return func(s *Signer) { s.alg = a } }
+
+// New makes a Signer from a sigstore signer and its certificate chain (leaf first, the root may
+// be left out). The leaf's public key must be the signer's. For RSA keys the signer must sign
+// RSASSA-PSS with a salt as long as the hash (LoadRSAPSSSignerVerifier with
+// rsa.PSSSaltLengthEqualsHash); PKCS#1 v1.5 signers are refused.
+func New(s signature.Signer, chain []*x509.Certificate, opts ...Option) (*Signer, error) {
+	if s == nil {
+		return nil, errors.New("sign: no signer")
+	}
+	if len(chain) == 0 {
+		return nil, errors.New("sign: no certificate chain: C2PA needs at least the signing certificate")
+	}
+	if _, ok := s.(*signature.RSAPKCS1v15Signer); ok {
+		return nil, errors.New("sign: RSA PKCS#1 v1.5 signatures are not allowed by C2PA; load the key as RSASSA-PSS")
+	}
+	if _, ok := s.(*signature.RSAPKCS1v15SignerVerifier); ok {
+		return nil, errors.New("sign: RSA PKCS#1 v1.5 signatures are not allowed by C2PA; load the key as RSASSA-PSS")
+	}
+	pub, err := s.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("sign: reading the signer's public key: %w", err)
+	}
+	if !samePublicKey(pub, chain[0].PublicKey) {
+		return nil, errors.New("sign: the signing certificate does not match the key")
+	}
+	alg, err := AlgorithmFor(pub)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	sg := &Signer{signer: s, pub: pub, alg: alg, chain: chain}
+	for _, o := range opts {
+		o(sg)
+	}
+	if sg.alg.cose() == 0 {
+		return nil, fmt.Errorf("sign: unknown algorithm %q", sg.alg)
+	}
+	for _, c := range chain {
+		sg.chainDER = append(sg.chainDER, c.Raw)
+	}
+	return sg, nil
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	e, ok := a.(equaler)
+	return ok && e.Equal(b)
+}
+
+// Algorithm returns the signature algorithm.
+func (s *Signer) Algorithm() Algorithm { return s.alg }
+
+// Certificate returns the signing certificate.
+func (s *Signer) Certificate() *x509.Certificate { return s.chain[0] }
+
+// Chain returns the certificate chain, leaf first.
+func (s *Signer) Chain() []*x509.Certificate { return append([]*x509.Certificate(nil), s.chain...) }
+
+// IsDevelopment reports whether this is a development signer.
+func (s *Signer) IsDevelopment() bool { return s.development }
+
+// coseSigner adapts a sigstore signer to go-cose. ECDSA signatures come back from sigstore as
+// ASN.1 DER and are converted to the raw r‖s that COSE requires.
+type coseSigner struct{ s *Signer }
+
+func (c coseSigner) Algorithm() cose.Algorithm { return c.s.alg.cose() }
+
+func (c coseSigner) Sign(_ io.Reader, toBeSigned []byte) ([]byte, error) {
+	var opts []signature.SignOption
+	if h := c.s.alg.hash(); h != 0 {
+		opts = append(opts, options.WithCryptoSignerOpts(h))
+	}
+	sig, err := c.s.signer.SignMessage(bytes.NewReader(toBeSigned), opts...)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := c.s.pub.(*ecdsa.PublicKey); ok {
+		return derToRaw(sig, (k.Curve.Params().BitSize+7)/8)
+	}
+	return sig, nil
+}
+
+func derToRaw(der []byte, n int) ([]byte, error) {
+	var rs struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &rs)
+	if err != nil || len(rest) != 0 || rs.R == nil || rs.S == nil {
+		if len(der) == 2*n { // already raw
+			return der, nil
+		}
+		return nil, errors.New("ECDSA signature is neither DER nor raw r‖s")
+	}
+	if rs.R.Sign() <= 0 || rs.S.Sign() <= 0 || rs.R.BitLen() > 8*n || rs.S.BitLen() > 8*n {
+		return nil, errors.New("ECDSA signature values out of range")
+	}
+	out := make([]byte, 2*n)
+	rs.R.FillBytes(out[:n])
+	rs.S.FillBytes(out[n:])
+	return out, nil
+}
+
+// SignatureSize is the length of every COSE_Sign1 this signer returns: enough for the
+// protected header, the chain and the signature, plus room for a time-stamp or OCSP data later.
+func (s *Signer) SignatureSize() int {
+	base := len(s.marshal(make([]byte, signatureLen(s.pub)), 0))
+	// Keep the pad's bstr header at 3 bytes (lengths 256..65535) so any target is reachable.
+	return base + 1024
+}
+
+// protected returns the protected header bucket: the algorithm and the x5chain (label 33), as
+// C2PA requires writers to put it.
+func (s *Signer) protected() cose.ProtectedHeader {
+	var chain any
+	if len(s.chainDER) == 1 {
+		chain = s.chainDER[0]
+	} else {
+		chain = s.chainDER
+	}
+	return cose.ProtectedHeader{
+		cose.HeaderLabelAlgorithm: s.alg.cose(),
+		cose.HeaderLabelX5Chain:   chain,
+	}
+}
+
+func (s *Signer) marshal(sig []byte, pad int) []byte {
+	msg := cose.Sign1Message{
+		Headers: cose.Headers{
+			Protected:   s.protected(),
+			Unprotected: cose.UnprotectedHeader{"pad": make([]byte, pad)},
+		},
+		Signature: sig,
+	}
+	b, err := msg.MarshalCBOR()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// SignClaim signs the claim's CBOR bytes and returns a tagged COSE_Sign1 with a detached payload,
+// padded with zero bytes in the unprotected "pad" header to exactly SignatureSize bytes.
+func (s *Signer) SignClaim(claim []byte) ([]byte, error) {
+	msg := cose.NewSign1Message()
+	msg.Headers.Protected = s.protected()
+	msg.Payload = claim
+	if err := msg.Sign(rand.Reader, nil, coseSigner{s}); err != nil {
+		return nil, fmt.Errorf("sign: signing the claim: %w", err)
+	}
+	if want := signatureLen(s.pub); len(msg.Signature) != want {
+		return nil, fmt.Errorf("sign: the signer returned %d signature bytes, want %d", len(msg.Signature), want)
+	}
+	target := s.SignatureSize()
+	base := len(s.marshal(msg.Signature, 0))
+	// A pad of p bytes (256 ≤ p < 65536) adds p+2 bytes over the empty pad's one-byte header.
+	p := target - base - 2
+	if p < 256 || p > 65535 {
+		return nil, fmt.Errorf("sign: cannot pad the signature to %d bytes (unpadded %d)", target, base)
+	}
+	out := s.marshal(msg.Signature, p)
+	if len(out) != target {
+		return nil, fmt.Errorf("sign: padded signature is %d bytes, want %d", len(out), target)
+	}
+	return out, nil
+}
