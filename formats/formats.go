@@ -52,6 +52,8 @@ type Format struct {
 	Match func(head []byte) bool
 	// Open parses the container. It must check every length it reads against size and limits.
 	Open func(r io.ReaderAt, size int64) (Container, error)
+	// Fallback formats (text, which has no magic bytes) are tried after every other format.
+	Fallback bool
 }
 
 // SniffLen is how many leading bytes Match gets.
@@ -81,9 +83,29 @@ type Writable interface {
 
 // Edit is what the labeler asks a container to change.
 type Edit struct {
-	XMP      []byte // new XMP packet; nil keeps the input's
-	EXIF     []byte // new EXIF TIFF structure; nil keeps the input's
-	StoreLen int    // length of the manifest store to make room for
+	XMP      []byte  // new XMP packet; nil keeps the input's
+	EXIF     []byte  // new EXIF TIFF structure; nil keeps the input's
+	StoreLen int     // length of the manifest store to make room for
+	Notice   *Notice // a human-readable warning to show, for containers that can; nil for none
+}
+
+// Notice is a human-readable warning that a container shows in its own way: a disclaimer
+// paragraph in text, a visible element in HTML, a caption track in video. Containers that cannot
+// show one ignore it.
+type Notice struct {
+	Texts     []NoticeText // in display order
+	Placement string       // "start", "end" or "both"
+}
+
+// NoticeText is a warning in one language (a BCP 47 tag such as "kk", "ru", "en").
+type NoticeText struct {
+	Lang, Text string
+}
+
+// NoticeReader is implemented by containers that can report the human-readable warnings they
+// carry (text disclaimers, caption tracks).
+type NoticeReader interface {
+	Notices() []NoticeText
 }
 
 // PieceKind says where a piece's bytes come from.
@@ -204,11 +226,14 @@ func Lookup(name string) (*Format, bool) {
 	return nil, false
 }
 
-// Sniff returns the format whose magic matches head.
+// Sniff returns the format whose magic matches head. Fallback formats are tried last.
 func Sniff(head []byte) (*Format, error) {
-	for _, f := range All() {
-		if f.Match(head) {
-			return f, nil
+	all := All()
+	for _, fallback := range []bool{false, true} {
+		for _, f := range all {
+			if f.Fallback == fallback && f.Match(head) {
+				return f, nil
+			}
 		}
 	}
 	return nil, ErrUnsupported

@@ -9,7 +9,8 @@
 // Verify reads any C2PA manifest (ailabel's or anyone's), checks its signature, certificate and
 // hashes, and returns a Report in plain words and C2PA status codes.
 //
-// Import the containers you need for their side effect, or formats/all for every one.
+// Every container ailabel ships is registered when this package is imported; others can be
+// added with formats.Register.
 package label
 
 import (
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ailabel/ailabel/formats"
+	_ "github.com/ailabel/ailabel/formats/all" // the built-in containers
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/sign"
 	"github.com/google/uuid"
@@ -85,8 +87,8 @@ type Result struct {
 	MIME        string
 	Manifest    string // the new manifest's label, urn:c2pa:…
 	InstanceID  string
-	Size        int64 // bytes written
-	Development bool  // signed with the development key
+	Size        int64  // bytes written
+	Development bool   // signed with the development key
 	Parent      string // label of the input's earlier active manifest, now a parentOf ingredient
 	Warnings    []string
 }

@@ -365,7 +365,7 @@ func (s *Store) checkHardBinding(m *Manifest, info *ManifestInfo, asset io.Reade
 			info.BindingChecked = true
 			return
 		case LabelBMFFHashV3, LabelBMFFHashV2:
-			ok, why, code := checkBMFFHash(a.Content, asset, size)
+			_, why, code := checkBMFFHash(a.Content, asset, size)
 			switch code {
 			case "match":
 				c.ok(CodeBMFFHashMatch, url, "BMFF hash valid")
@@ -374,7 +374,6 @@ func (s *Store) checkHardBinding(m *Manifest, info *ManifestInfo, asset io.Reade
 			default:
 				c.fail(code, url, why)
 			}
-			_ = ok
 			info.BindingChecked = true
 			return
 		case LabelBoxesHash, LabelCollection:

@@ -1,0 +1,323 @@
+package label_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/internal/testtool"
+	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/sign"
+	"github.com/fxamacker/cbor/v2"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/veraison/go-cose"
+)
+
+type input struct {
+	name, ext string
+	data      []byte
+}
+
+// imageInputs are the image kinds issue 2 names: JPEG baseline and progressive, PNG with and
+// without alpha, WebP lossy, lossless and extended with alpha.
+func imageInputs(t *testing.T) []input {
+	root := testtool.ModuleRoot(t)
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(root, "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	opaque, alpha := photo(320, 240, false), photo(200, 150, true)
+	baseline := encodeJPEG(t, opaque, 85)
+	return []input{
+		{"jpeg-imagemagick", "jpg", read("sample.jpg")},
+		{"jpeg-baseline-no-app0", "jpg", baseline},
+		{"jpeg-progressive", "jpg", progressiveJPEG(t, baseline)},
+		{"png-imagemagick", "png", read("sample.png")},
+		{"png-rgba", "png", encodePNG(t, alpha)},
+		{"webp-lossy", "webp", read("sample.webp")},
+		{"webp-lossless", "webp", cwebp(t, encodePNG(t, opaque), "-lossless")},
+		{"webp-lossy-alpha", "webp", cwebp(t, encodePNG(t, alpha), "-q", "80", "-alpha_q", "100")},
+	}
+}
+
+// Issue 2, done-when 1 and 2: every output is valid for c2pa-rs and for us, passes the C2PA
+// conformance rubrics, carries the IPTC digital source type for exiftool, and decodes to the
+// input's pixels.
+func TestLabelImagesInterop(t *testing.T) {
+	c := newCreds(t, "ailabel interop", sign.KeyP256)
+	l := newLabeler(t, c)
+	for _, in := range imageInputs(t) {
+		t.Run(in.name, func(t *testing.T) {
+			t.Parallel()
+			out := labelBytes(t, l, in.data, label.Options{Title: in.name + "." + in.ext})
+			path := writeTemp(t, "labeled."+in.ext, out)
+
+			r, err := verifyBytes(t, out, nil)
+			if err != nil || r.Verdict != label.Valid || !r.AIGenerated || r.Model != "test-diffusion-2" ||
+				r.DigitalSourceType != manifest.SourceTrainedAlgorithmicMedia || r.Signer == nil || r.Signer.Trusted {
+				t.Fatalf("ailabel verify: %v %+v", err, r)
+			}
+			if r, _ := verifyBytes(t, out, c.trust); r.State != manifest.StateTrusted {
+				t.Fatalf("ailabel verify --trust: %s %v", r.State, r.Failures())
+			}
+
+			v := testtool.C2PACheck(t, path)
+			if v.Exit != 0 || !reflect.DeepEqual(failureSet(v.Failures), []string{sign.CodeCredentialUntrusted}) ||
+				v.DigitalSourceType != manifest.SourceTrainedAlgorithmicMedia {
+				t.Fatalf("c2pa-rs: exit %d state %s failures %v dst %q error %q", v.Exit, v.State, v.Failures, v.DigitalSourceType, v.Error)
+			}
+			if v := testtool.C2PACheck(t, path, c.caPEM); v.Exit != 0 || v.State != "Trusted" {
+				t.Fatalf("c2pa-rs --trust: exit %d state %s failures %v", v.Exit, v.State, v.Failures)
+			}
+			if code, outp := testtool.RubricCheck(t, path); code != 0 {
+				t.Fatalf("conformance rubric (spec 2.4): exit %d\n%s", code, outp)
+			}
+			if code, outp := testtool.RubricCheck(t, path, "--rubric", "asset-integrity", "--trust", c.caPEM); code != 0 {
+				t.Fatalf("integrity rubric: exit %d\n%s", code, outp)
+			}
+
+			got := strings.TrimSpace(testtool.Exiftool(t, "-s3", "-XMP-iptcExt:DigitalSourceType", path))
+			if got != manifest.SourceTrainedAlgorithmicMedia {
+				t.Fatalf("exiftool DigitalSourceType = %q", got)
+			}
+			if !samePixels(decode(t, in.data), decode(t, out)) {
+				t.Fatal("the labeled image does not decode to the input's pixels")
+			}
+		})
+	}
+}
+
+// An input that already carries C2PA keeps its history: the new manifest names the old one as
+// its parentOf ingredient, and both c2pa-rs and ailabel accept the chain.
+func TestRelabelKeepsHistory(t *testing.T) {
+	shared := testtool.SharedDir(t)
+	c := newCreds(t, "ailabel relabel", sign.KeyP256)
+	l := newLabeler(t, c)
+	for _, name := range []string{"c2pa-rs-signed.jpg", "c2pa-rs-signed.png", "c2pa-rs-signed.webp"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			in, err := os.ReadFile(filepath.Join(shared, "testdata", "c2pa-reference", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := labelBytes(t, l, in, label.Options{})
+			out2 := labelBytes(t, l, out, label.Options{}) // and once more: a chain of three
+			for i, b := range [][]byte{out, out2} {
+				r, err := verifyBytes(t, b, nil)
+				if err != nil || r.Verdict != label.Valid || len(r.Manifests) != i+2 {
+					t.Fatalf("generation %d: %v %+v", i+1, err, r)
+				}
+				active := r.Manifests[len(r.Manifests)-1]
+				if len(active.Ingredients) != 1 || active.Ingredients[0].Relationship != "parentOf" || !active.Ingredients[0].Validated {
+					t.Fatalf("generation %d: ingredients %+v", i+1, active.Ingredients)
+				}
+				path := writeTemp(t, "relabeled-"+name, b)
+				if v := testtool.C2PACheck(t, path); v.Exit != 0 {
+					t.Fatalf("c2pa-rs on generation %d: exit %d failures %v error %q", i+1, v.Exit, v.Failures, v.Error)
+				}
+				if code, outp := testtool.RubricCheck(t, path); code != 0 {
+					t.Fatalf("conformance rubric on generation %d: exit %d\n%s", i+1, code, outp)
+				}
+			}
+		})
+	}
+}
+
+// Issue 2, done-when 3: a tamper matrix judged the same by ailabel and c2pa-rs.
+func TestTamperMatrixAgreesWithC2PARS(t *testing.T) {
+	a := newCreds(t, "ailabel tamper A", sign.KeyP256)
+	b := newCreds(t, "ailabel tamper B", sign.KeyP256)
+	la := newLabeler(t, a)
+	inputs := imageInputs(t)
+	pick := map[string]input{}
+	for _, in := range inputs {
+		if _, ok := pick[in.ext]; !ok {
+			pick[in.ext] = in
+		}
+	}
+	other := photo(64, 48, false) // the image a manifest is copied from
+	for ext, in := range pick {
+		t.Run(ext, func(t *testing.T) {
+			t.Parallel()
+			out := labelBytes(t, la, in.data, label.Options{})
+			r, _ := verifyBytes(t, out, nil)
+			start, length := dataHashRange(t, out)
+
+			cases := map[string][]byte{}
+			// One byte of image data flipped (well after the manifest, inside the media).
+			flipped := append([]byte(nil), out...)
+			flipped[mediaOffset(t, out, start, length)] ^= 0x55
+			cases["media-byte-flipped"] = flipped
+			// One byte of the actions assertion changed.
+			cases["assertion-byte-changed"] = bytes.Replace(out, []byte("trainedAlgorithmicMedia"), []byte("trainedAlgorithmicMediA"), 1)
+			// Signature made by another key, with the first signer's certificate.
+			cases["signature-from-another-key"] = resign(t, out, r, a, b)
+			// Manifest copied from another labeled image.
+			var otherIn []byte
+			switch ext {
+			case "jpg":
+				otherIn = encodeJPEG(t, other, 80)
+			case "png":
+				otherIn = encodePNG(t, other)
+			case "webp":
+				otherIn = cwebp(t, encodePNG(t, other), "-q", "70")
+			}
+			cases["manifest-copied-from-another-image"] = transplant(t, otherIn, storeOf(t, out))
+			// Manifest stripped.
+			cases["manifest-stripped"] = strip(t, ext, out, start, length)
+			// Truncated file (cut inside the media data).
+			cases["truncated"] = out[:start+length+(len(out)-start-length)/2]
+
+			want := map[string]int{"media-byte-flipped": 1, "assertion-byte-changed": 1, "signature-from-another-key": 1,
+				"manifest-copied-from-another-image": 1, "manifest-stripped": 3, "truncated": 1}
+			for name, data := range cases {
+				path := writeTemp(t, name+"."+ext, data)
+				ours, err := verifyBytes(t, data, nil)
+				ourExit := exitOf(ours, err)
+				ref := testtool.C2PACheck(t, path)
+				if ourExit != ref.Exit || ourExit != want[name] {
+					t.Errorf("%s: ailabel exit %d (%v), c2pa-rs exit %d (%v %s), want %d", name, ourExit, err, ref.Exit, ref.Failures, ref.Error, want[name])
+					continue
+				}
+				if ours != nil && ours.Verdict == label.Invalid && ref.State != "" {
+					if o, c := failureSet(ours.Failures()), failureSet(ref.Failures); !reflect.DeepEqual(o, c) {
+						t.Errorf("%s: ailabel failures %v, c2pa-rs %v", name, o, c)
+					}
+				}
+				if ours != nil && len(ours.Reasons) == 0 && ours.Verdict == label.Invalid {
+					t.Errorf("%s: invalid without a reason in words", name)
+				}
+			}
+		})
+	}
+}
+
+// dataHashRange returns the exclusion of the active manifest's data hash.
+func dataHashRange(t *testing.T, out []byte) (int, int) {
+	r, err := verifyBytes(t, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.Store.Active().Assertion(manifest.LabelDataHash)
+	if a == nil {
+		t.Fatal("no data hash")
+	}
+	var dh manifest.DataHash
+	if err := cborUnmarshal(a.Content, &dh); err != nil {
+		t.Fatal(err)
+	}
+	return int(dh.Exclusions[0].Start), int(dh.Exclusions[0].Length)
+}
+
+// mediaOffset picks a byte of compressed image data: three quarters into the file, outside the
+// manifest.
+func mediaOffset(t *testing.T, out []byte, start, length int) int {
+	off := len(out) * 3 / 4
+	if off >= start && off < start+length {
+		off = start + length + (len(out)-start-length)/2
+	}
+	return off
+}
+
+func storeOf(t *testing.T, out []byte) []byte {
+	r, err := verifyBytes(t, out, nil)
+	if err != nil || r.Store == nil {
+		t.Fatalf("no store: %v", err)
+	}
+	return r.Store.Raw
+}
+
+// transplant embeds an existing store into another image with the container's own layout.
+func transplant(t *testing.T, img, store []byte) []byte {
+	c, err := formats.Open(bytes.NewReader(img), int64(len(img)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lay, err := c.(formats.Writable).Layout(formats.Edit{StoreLen: len(store)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := lay.WriteTo(&b, bytes.NewReader(img), lay.Frame(store)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// strip removes the manifest's framing (the data hash's exclusion); for WebP the RIFF size and
+// the chunk's pad byte are fixed up too.
+func strip(t *testing.T, ext string, out []byte, start, length int) []byte {
+	end := start + length
+	if ext == "webp" && length%2 == 1 && end < len(out) {
+		end++ // the pad byte after an odd-sized chunk
+	}
+	s := append(append([]byte(nil), out[:start]...), out[end:]...)
+	if ext == "webp" {
+		binary.LittleEndian.PutUint32(s[4:], uint32(len(s)-8))
+	}
+	return s
+}
+
+// resign replaces the COSE signature with one made by b's key while keeping a's certificate
+// chain, padded to the same length so it can be patched in place.
+func resign(t *testing.T, out []byte, r *label.Report, a, b *creds) []byte {
+	active := r.Store.Active()
+	old := active.Signature
+	keyPEM, err := os.ReadFile(filepath.Join(b.dir, "signer.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := cryptoutils.UnmarshalPEMToPrivateKey(keyPEM, cryptoutils.SkipPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := cose.NewSigner(cose.AlgorithmES256, key.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain [][]byte
+	for _, c := range a.signer.Chain() {
+		chain = append(chain, c.Raw)
+	}
+	build := func(pad int) []byte {
+		msg := cose.NewSign1Message()
+		msg.Headers.Protected.SetAlgorithm(cose.AlgorithmES256)
+		msg.Headers.Protected[cose.HeaderLabelX5Chain] = chain
+		msg.Headers.Unprotected["pad"] = make([]byte, pad)
+		msg.Payload = active.ClaimRaw
+		if err := msg.Sign(rand.Reader, nil, cs); err != nil {
+			t.Fatal(err)
+		}
+		msg.Payload = nil
+		enc, err := msg.MarshalCBOR()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	base := len(build(300))
+	sig := build(300 + len(old) - base)
+	if len(sig) != len(old) {
+		t.Fatalf("re-signed COSE is %d bytes, want %d", len(sig), len(old))
+	}
+	i := bytes.Index(out, old)
+	if i < 0 {
+		t.Fatal("signature not found contiguously in the file")
+	}
+	res := append([]byte(nil), out...)
+	copy(res[i:], sig)
+	return res
+}
+
+func cborUnmarshal(b []byte, v any) error { return cbor.Unmarshal(b, v) }
