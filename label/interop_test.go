@@ -157,7 +157,8 @@ func TestTamperMatrixAgreesWithC2PARS(t *testing.T) {
 			cases := map[string][]byte{}
 			// One byte of image data flipped (well after the manifest, inside the media).
 			flipped := append([]byte(nil), out...)
-			flipped[mediaOffset(t, out, start, length)] ^= 0x55
+			media := mediaOffset(t, ext, out)
+			flipped[media] ^= 0x55
 			cases["media-byte-flipped"] = flipped
 			// One byte of the actions assertion changed.
 			cases["assertion-byte-changed"] = bytes.Replace(out, []byte("trainedAlgorithmicMedia"), []byte("trainedAlgorithmicMediA"), 1)
@@ -177,7 +178,7 @@ func TestTamperMatrixAgreesWithC2PARS(t *testing.T) {
 			// Manifest stripped.
 			cases["manifest-stripped"] = strip(t, ext, out, start, length)
 			// Truncated file (cut inside the media data).
-			cases["truncated"] = out[:start+length+(len(out)-start-length)/2]
+			cases["truncated"] = out[:media]
 
 			want := map[string]int{"media-byte-flipped": 1, "assertion-byte-changed": 1, "signature-from-another-key": 1,
 				"manifest-copied-from-another-image": 1, "manifest-stripped": 3, "truncated": 1}
@@ -220,14 +221,28 @@ func dataHashRange(t *testing.T, out []byte) (int, int) {
 	return int(dh.Exclusions[0].Start), int(dh.Exclusions[0].Length)
 }
 
-// mediaOffset picks a byte of compressed image data: three quarters into the file, outside the
-// manifest.
-func mediaOffset(t *testing.T, out []byte, start, length int) int {
-	off := len(out) * 3 / 4
-	if off >= start && off < start+length {
-		off = start + length + (len(out)-start-length)/2
+// mediaOffset picks a byte in the middle of the compressed image data: the JPEG scan, the PNG
+// IDAT, the WebP VP8/VP8L chunk.
+func mediaOffset(t *testing.T, ext string, out []byte) int {
+	var start, end int
+	switch ext {
+	case "jpg":
+		start, end = bytes.LastIndex(out, []byte{0xff, 0xda}), len(out)-2
+	case "png":
+		start = bytes.Index(out, []byte("IDAT")) + 4
+		end = start + int(binary.BigEndian.Uint32(out[start-8:]))
+	case "webp":
+		i := bytes.Index(out, []byte("VP8 "))
+		if i < 0 {
+			i = bytes.Index(out, []byte("VP8L"))
+		}
+		start = i + 8
+		end = start + int(binary.LittleEndian.Uint32(out[start-4:]))
 	}
-	return off
+	if start < 8 || end <= start+16 || end > len(out) {
+		t.Fatalf("no image data found in the %s output", ext)
+	}
+	return start + (end-start)/2
 }
 
 func storeOf(t *testing.T, out []byte) []byte {

@@ -138,11 +138,16 @@ func NewDraft(spec Spec, s *sign.Signer) (*Draft, error) {
 		if sig := active.Box.Child(LabelSignature); sig != nil {
 			ing.ClaimSignature = &HashedURI{URL: "self#jumbf=/" + LabelStore + "/" + active.Label + "/" + LabelSignature, Hash: sum(sig.HashedBytes())}
 		}
+		// validationResults is required with activeManifest; each list is required too (an
+		// absent list encoded as null makes c2pa-rs reject the ingredient).
+		results := StatusCodes{}
 		if p.Results != nil {
-			ing.ValidationResults = &ValidationResults{ActiveManifest: p.Results}
-		} else {
-			ing.ValidationResults = &ValidationResults{ActiveManifest: &StatusCodes{Success: []StatusEntry{}, Informational: []StatusEntry{}, Failure: []StatusEntry{}}}
+			results = *p.Results
 		}
+		results.Success = nonNil(results.Success)
+		results.Informational = nonNil(results.Informational)
+		results.Failure = nonNil(results.Failure)
+		ing.ValidationResults = &ValidationResults{ActiveManifest: &results}
 		box, err := encodeAssertion(LabelIngredient3, salt(), ing)
 		if err != nil {
 			return nil, err
@@ -188,6 +193,13 @@ func NewDraft(spec Spec, s *sign.Signer) (*Draft, error) {
 	}
 	d.length = len(store)
 	return d, nil
+}
+
+func nonNil(s []StatusEntry) []StatusEntry {
+	if s == nil {
+		return []StatusEntry{}
+	}
+	return s
 }
 
 func sum(b []byte) []byte {

@@ -155,3 +155,27 @@ func TestParseStoreRejectsGarbage(t *testing.T) {
 		}
 	}
 }
+
+// c2pa-rs rejects an ingredient v3 whose validation results hold a null list; so do we.
+func TestIngredientV3NeedsValidationResultArrays(t *testing.T) {
+	ing := Ingredient{Relationship: "parentOf", ActiveManifest: &HashedURI{URL: "self#jumbf=/c2pa/x", Hash: make([]byte, 32)},
+		ValidationResults: &ValidationResults{ActiveManifest: &StatusCodes{Success: []StatusEntry{}}}}
+	b, err := encMode.Marshal(ing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := ingredientV3Problem(b, &ing); why == "" {
+		t.Fatal("null informational/failure lists were accepted")
+	}
+	ing.ValidationResults.ActiveManifest.Informational = []StatusEntry{}
+	ing.ValidationResults.ActiveManifest.Failure = []StatusEntry{}
+	b, _ = encMode.Marshal(ing)
+	if why := ingredientV3Problem(b, &ing); why != "" {
+		t.Fatalf("well-formed ingredient rejected: %s", why)
+	}
+	ing.ValidationResults = nil
+	b, _ = encMode.Marshal(ing)
+	if why := ingredientV3Problem(b, &ing); why == "" {
+		t.Fatal("an activeManifest without validationResults was accepted")
+	}
+}

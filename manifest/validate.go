@@ -41,6 +41,7 @@ const (
 	CodeIngredientValidated  = "ingredient.manifest.validated"
 	CodeIngredientMismatch   = "ingredient.manifest.mismatch"
 	CodeIngredientMissing    = "ingredient.manifest.missing"
+	CodeIngredientMalformed  = "assertion.ingredient.malformed"
 	CodeAlgorithmUnsupported = "algorithm.unsupported"
 	CodeGeneralError         = "general.error"
 )
@@ -287,6 +288,11 @@ func (s *Store) validateManifest(m *Manifest, opt Options) *ManifestInfo {
 			continue
 		}
 		ii := IngredientInfo{Title: ing.Title, Format: ing.Format, Relationship: ing.Relationship}
+		if a.Label == LabelIngredient3 || hasPrefix(a.Label, LabelIngredient3+"__") {
+			if why := ingredientV3Problem(a.Content, &ing); why != "" {
+				c.fail(CodeIngredientMalformed, m.uri(LabelAssertions+"/"+a.Label), why)
+			}
+		}
 		ref := ing.ActiveManifest
 		if ref == nil {
 			ref = ing.C2PAManifest
@@ -317,6 +323,30 @@ func (s *Store) validateManifest(m *Manifest, opt Options) *ManifestInfo {
 	}
 	info.Status = c.s
 	return info
+}
+
+// ingredientV3Problem checks the rules of spec §18.16 that c2pa-rs enforces: relationship is
+// required, and an ingredient with an activeManifest must carry validationResults whose status
+// lists are arrays.
+func ingredientV3Problem(content []byte, ing *Ingredient) string {
+	if ing.Relationship == "" {
+		return "ingredient v3 has no relationship"
+	}
+	if ing.ActiveManifest == nil {
+		return ""
+	}
+	var raw struct {
+		VR map[string]map[string]any `cbor:"validationResults"`
+	}
+	if err := decMode.Unmarshal(content, &raw); err != nil || raw.VR == nil || raw.VR["activeManifest"] == nil {
+		return "ingredient v3 with an activeManifest must have validation results"
+	}
+	for _, k := range []string{"success", "informational", "failure"} {
+		if _, ok := raw.VR["activeManifest"][k].([]any); !ok {
+			return "ingredient v3 validation results must list " + k + " as an array"
+		}
+	}
+	return ""
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

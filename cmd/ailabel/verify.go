@@ -78,7 +78,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		}
 		close(next)
 	}()
-	var nValid, nInvalid, nNone, nErr int
+	var nValid, nInvalid, nNone, nErr, nDamaged int
 	enc := json.NewEncoder(e.stdout)
 	for i := range items {
 		<-done[i]
@@ -88,6 +88,9 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		}
 		if it.err != nil {
 			nErr++
+			if errors.Is(it.err, formats.ErrMalformed) || errors.Is(it.err, formats.ErrTooLarge) {
+				nDamaged++ // damaged content: c2pa-check calls it invalid (exit 1) too
+			}
 			msg := it.err.Error()
 			if errors.Is(it.err, formats.ErrUnsupported) {
 				msg = "unsupported format: not an image, video or text ailabel reads"
@@ -95,7 +98,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 			if *asJSON {
 				enc.Encode(map[string]any{"file": it.path, "verdict": "error", "error": msg})
 			} else {
-				fmt.Fprintf(e.stdout, "%s: ERROR %s\n", it.path, msg)
+				fmt.Fprintf(e.stdout, "%s: UNREADABLE %s\n", it.path, msg)
 			}
 			continue
 		}
@@ -124,7 +127,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "ailabel: note: no trust anchors given (--trust), so no signer is trusted; signatures and hashes were still checked")
 	}
 	switch {
-	case nInvalid > 0:
+	case nInvalid > 0 || nDamaged > 0:
 		return exitInvalid
 	case nErr > 0 || len(walkErrs) > 0 || total == 0:
 		return exitUsage
