@@ -207,7 +207,14 @@ func VerifyClaimSignature(sig, claim []byte, trust *TrustStore, now time.Time) (
 		r.ok(CodeInsideValidity, "claim signature inside the certificate's validity")
 	}
 
-	// Trust.
+	// Trust. A credential that is already invalid is not judged for trust (as c2pa-rs does).
+	invalid := false
+	for _, f := range r.Failure {
+		invalid = invalid || f.Code == CodeCredentialInvalid
+	}
+	if invalid {
+		return r, nil
+	}
 	if trust.Len() == 0 {
 		r.fail(CodeCredentialUntrusted, "signing certificate untrusted: no trust anchors are configured")
 	} else {

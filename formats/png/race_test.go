@@ -1,0 +1,6 @@
+//go:build race
+
+package png
+
+// slowdown scales the time limits of the timing tests: the race detector makes code 5-20x slower.
+const slowdown = 20
