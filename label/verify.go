@@ -233,10 +233,12 @@ func validSummary(r *Report) string {
 		if who == "" {
 			who = s.CommonName
 		}
+		if s.Development {
+			b.WriteString(", signed with the ailabel DEVELOPMENT key (not for production)")
+			return b.String()
+		}
 		fmt.Fprintf(&b, ", signed by %s", who)
 		switch {
-		case s.Development:
-			b.WriteString(" (DEVELOPMENT signature, not for production)")
 		case s.Trusted:
 			b.WriteString(" (trusted)")
 		default:

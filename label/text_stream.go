@@ -1,0 +1,554 @@
+package label
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/formats/text"
+	"github.com/ailabel/ailabel/manifest"
+	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
+)
+
+// DefaultNotice returns ailabel's default human-readable disclaimer: the disclosure statement in
+// Kazakh, Russian and English, at the start of the content.
+func DefaultNotice() *formats.Notice {
+	n := &formats.Notice{Placement: "start"}
+	for _, d := range disclosure {
+		n.Texts = append(n.Texts, formats.NoticeText{Lang: d.Lang, Text: d.Text})
+	}
+	return n
+}
+
+// newDraft lays out a manifest for new content (no parent ingredient) the way Label does: a
+// c2pa.actions.v2 assertion with c2pa.created by the model and the digital source type, and a
+// c2pa.hash.data binding.
+func (l *Labeler) newDraft(o Options) (*manifest.Draft, Options, error) {
+	o, dst, err := l.merge(o)
+	if err != nil {
+		return nil, o, err
+	}
+	agent := &manifest.SoftwareAgent{Name: o.Model, Version: o.ModelVersion}
+	if agent.Name == "" {
+		agent.Name = "unnamed AI model"
+	}
+	spec := manifest.Spec{
+		Title:      o.Title,
+		InstanceID: "xmp.iid:" + uuid.NewString(),
+		Generator:  manifest.ClaimGeneratorInfo{Name: "ailabel", Version: Version},
+		Actions: []manifest.Action{{Action: manifest.ActionCreated, When: l.now().UTC().Format(time.RFC3339),
+			SoftwareAgent: agent, DigitalSourceType: dst}},
+	}
+	d, err := manifest.NewDraft(spec, l.signer)
+	if err != nil {
+		return nil, o, fmt.Errorf("label: %w", err)
+	}
+	return d, o, nil
+}
+
+// maxPending bounds the text a TextStream holds back while waiting for the end of a
+// normalization segment (a run of combining marks); past it the text is written as it is.
+const maxPending = 1 << 10
+
+// TextStream labels text written to it piece by piece (an LLM's tokens, say) and passes it on at
+// once: the disclaimer goes out with the first bytes, each piece is NFC-normalized (across piece
+// boundaries) and hashed as it passes, and Close appends the C2PA text wrapper (C2PA 2.4 A.8)
+// with the signed manifest, whose data hash covers everything written before it.
+//
+// A piece's last character is held back until the next piece (or Close) when a combining mark
+// could still join it; characters that never combine (spaces, punctuation, most CJK) are not.
+// Invalid UTF-8 is written as U+FFFD. A TextStream is not safe for concurrent use.
+type TextStream struct {
+	w       io.Writer
+	l       *Labeler
+	d       *manifest.Draft
+	o       Options
+	notice  *formats.Notice
+	h       hash.Hash
+	n       int64 // bytes written to w and hashed
+	text    int64 // bytes of the caller's text written
+	last    byte  // last byte written
+	pending []byte
+	out     []byte
+	started bool
+	closed  bool
+	err     error
+}
+
+// NewTextStream returns a TextStream that writes labeled text to w. notice is the disclaimer
+// (nil for none; see DefaultNotice), placed at the start, the end or both. The manifest is laid
+// out now and signed by Close.
+func (l *Labeler) NewTextStream(w io.Writer, o Options, notice *formats.Notice) (*TextStream, error) {
+	if w == nil {
+		return nil, errors.New("label: NewTextStream needs a writer")
+	}
+	if notice != nil {
+		switch notice.Placement {
+		case "", "start", "end", "both":
+		default:
+			return nil, fmt.Errorf("label: notice placement %q is not start, end or both", notice.Placement)
+		}
+	}
+	d, o, err := l.newDraft(o)
+	if err != nil {
+		return nil, err
+	}
+	return &TextStream{w: w, l: l, d: d, o: o, notice: notice, h: sha256.New()}, nil
+}
+
+func (s *TextStream) placement() (start, end bool) {
+	if s.notice == nil || len(s.notice.Texts) == 0 {
+		return false, false
+	}
+	p := s.notice.Placement
+	return p == "" || p == "start" || p == "both", p == "end" || p == "both"
+}
+
+// emit writes b to w and hashes it.
+func (s *TextStream) emit(b []byte) {
+	if len(b) == 0 || s.err != nil {
+		return
+	}
+	k, err := s.w.Write(b)
+	s.h.Write(b[:k])
+	s.n += int64(k)
+	if k > 0 {
+		s.last = b[k-1]
+	}
+	if err == nil && k < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.err = fmt.Errorf("label: writing text: %w", err)
+	}
+}
+
+func (s *TextStream) start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	if st, _ := s.placement(); st {
+		s.emit(text.StartNotice(s.notice, "\n"))
+	}
+}
+
+// settled returns how much of the pending text can be normalized and written now: everything up
+// to the last normalization boundary, or all of it when its last character cannot combine with
+// anything that follows.
+func settled(b []byte, atEOF bool) int {
+	if atEOF {
+		return len(b)
+	}
+	k := len(b)
+	// An incomplete UTF-8 sequence at the end waits for its continuation.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				k = i
+			}
+			break
+		}
+	}
+	if k == 0 {
+		return 0
+	}
+	if _, size := utf8.DecodeLastRune(b[:k]); norm.NFC.Properties(b[k-size : k]).BoundaryAfter() {
+		return k
+	}
+	lb := norm.NFC.LastBoundary(b[:k])
+	if lb < 0 {
+		if len(b) > maxPending {
+			return k
+		}
+		return 0
+	}
+	return lb
+}
+
+// flush normalizes and writes the settled pending text.
+func (s *TextStream) flush(atEOF bool) {
+	k := settled(s.pending, atEOF)
+	if k == 0 {
+		return
+	}
+	src := s.pending[:k]
+	if !utf8.Valid(src) {
+		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	}
+	s.out = norm.NFC.Append(s.out[:0], src...)
+	s.emit(s.out)
+	s.text += int64(len(s.out))
+	s.pending = append(s.pending[:0], s.pending[k:]...)
+}
+
+// Write labels and writes p. It returns len(p) unless writing to the underlying writer failed.
+func (s *TextStream) Write(p []byte) (int, error) {
+	if s.closed {
+		return 0, errors.New("label: write to a closed TextStream")
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	s.start()
+	s.pending = append(s.pending, p...)
+	s.flush(false)
+	if s.err != nil {
+		return 0, s.err
+	}
+	return len(p), nil
+}
+
+// WriteString is Write for a string.
+func (s *TextStream) WriteString(p string) (int, error) {
+	if s.closed {
+		return 0, errors.New("label: write to a closed TextStream")
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	s.start()
+	s.pending = append(s.pending, p...)
+	s.flush(false)
+	if s.err != nil {
+		return 0, s.err
+	}
+	return len(p), nil
+}
+
+// Close writes what was held back, the disclaimer if it goes at the end, and the C2PA text
+// wrapper with the signed manifest. It does not close the underlying writer.
+func (s *TextStream) Close() error {
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	s.start()
+	s.flush(true)
+	if _, end := s.placement(); end {
+		s.emit(text.EndNotice(s.notice, "\n", s.last == '\n', s.n == 0))
+	}
+	if s.err != nil {
+		return s.err
+	}
+	wl := text.WrapperLen(s.d.Len())
+	store, err := s.d.FinishDataHash([]manifest.ExclusionRange{{Start: uint64(s.n), Length: uint64(wl)}}, s.h.Sum(nil))
+	if err != nil {
+		s.err = fmt.Errorf("label: %w", err)
+		return s.err
+	}
+	wrapper, err := text.EncodeWrapperPadded(store, wl)
+	if err != nil {
+		s.err = fmt.Errorf("label: %w", err)
+		return s.err
+	}
+	k, err := s.w.Write(wrapper)
+	s.n += int64(k)
+	if err == nil && k < len(wrapper) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.err = fmt.Errorf("label: writing the manifest: %w", err)
+	}
+	return s.err
+}
+
+// Result describes the labeled text once Close has returned nil.
+func (s *TextStream) Result() *Result {
+	return &Result{Format: text.TextFormat.Name, MIME: text.TextFormat.MIME, Manifest: s.d.Label(),
+		InstanceID: s.d.InstanceID(), Size: s.n, Development: s.l.signer.IsDevelopment()}
+}
+
+// LabelTextReader returns a reader of the labeled form of the text read from src (see
+// TextStream). Closing it stops the copy; read it to the end to get the manifest.
+func (l *Labeler) LabelTextReader(src io.Reader, o Options, notice *formats.Notice) (io.ReadCloser, error) {
+	pr, pw := io.Pipe()
+	ts, err := l.NewTextStream(pw, o, notice)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		_, err := io.Copy(ts, src)
+		if err == nil {
+			err = ts.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}
+
+// maxSSELine bounds one line of a Server-Sent Events stream.
+const maxSSELine = 4 << 20
+
+// chatLabeler rewrites an OpenAI-style chat completion stream.
+type chatLabeler struct {
+	l       *Labeler
+	o       Options
+	notice  *formats.Notice
+	w       io.Writer
+	choices map[int]*chatChoice
+	env     map[string]json.RawMessage // the last chunk's envelope (id, model, …)
+	enc     *json.Encoder
+	encBuf  bytes.Buffer
+}
+
+type chatChoice struct {
+	ts  *TextStream
+	buf bytes.Buffer
+}
+
+// LabelChatStream labels a chat completion streamed as Server-Sent Events in the OpenAI
+// chat-completions shape ("data: {json}" events, ending with "data: [DONE]"). Each event's
+// choices[].delta.content is passed through a TextStream (one per choice index) and the event is
+// rewritten with the labeled content: the first content delta carries the disclaimer, the text
+// is NFC-normalized as it passes. Before "data: [DONE]" (or at the end of the input) it sends
+// one more event per choice whose delta content is the rest: held-back text, an end disclaimer
+// and the C2PA text wrapper, so that the concatenated message content verifies as labeled text.
+// Other events, comments and fields pass through unchanged. w is flushed after each event when
+// it has a Flush method.
+func (l *Labeler) LabelChatStream(ctx context.Context, upstream io.Reader, w io.Writer, o Options, notice *formats.Notice) error {
+	c := &chatLabeler{l: l, o: o, notice: notice, w: w, choices: map[int]*chatChoice{}}
+	c.enc = json.NewEncoder(&c.encBuf)
+	c.enc.SetEscapeHTML(false)
+	br := bufio.NewReaderSize(upstream, 64<<10)
+	var event [][]byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, err := readSSELine(br)
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("label: reading the event stream: %w", err)
+		}
+		if len(line) > 0 {
+			event = append(event, line)
+		} else if err == nil && len(event) > 0 { // a blank line ends an event
+			if err := c.event(event); err != nil {
+				return err
+			}
+			event = nil
+		}
+		if err == io.EOF {
+			if len(event) > 0 {
+				if err := c.event(event); err != nil {
+					return err
+				}
+			}
+			return c.finish()
+		}
+	}
+}
+
+// readSSELine reads one line without its terminator (LF or CRLF). At the end of the input it
+// returns the last line, maybe empty, with io.EOF.
+func readSSELine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxSSELine {
+			return nil, fmt.Errorf("%w: an event stream line is over %d bytes", ErrTooLarge, maxSSELine)
+		}
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil, io.EOF:
+			line = bytes.TrimSuffix(line, []byte("\n"))
+			return bytes.TrimSuffix(line, []byte("\r")), err
+		}
+		return nil, err
+	}
+}
+
+// dataOf returns the value of a "data:" line.
+func dataOf(line []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(line, []byte("data:")) {
+		return nil, false
+	}
+	return bytes.TrimPrefix(line[5:], []byte(" ")), true
+}
+
+func (c *chatLabeler) write(lines [][]byte) error {
+	var b bytes.Buffer
+	for _, ln := range lines {
+		b.Write(ln)
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	if _, err := c.w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("label: writing the event stream: %w", err)
+	}
+	switch f := c.w.(type) {
+	case interface{ Flush() error }:
+		if err := f.Flush(); err != nil {
+			return fmt.Errorf("label: flushing the event stream: %w", err)
+		}
+	case interface{ Flush() }:
+		f.Flush()
+	}
+	return nil
+}
+
+func (c *chatLabeler) marshal(v any) (json.RawMessage, error) {
+	c.encBuf.Reset()
+	if err := c.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimRight(append([]byte(nil), c.encBuf.Bytes()...), "\n")), nil
+}
+
+// event handles one event (its lines without the blank line).
+func (c *chatLabeler) event(lines [][]byte) error {
+	di := -1
+	for i, ln := range lines {
+		if _, ok := dataOf(ln); ok {
+			if di >= 0 {
+				return c.write(lines) // multi-line data: not a chat chunk
+			}
+			di = i
+		}
+	}
+	if di < 0 {
+		return c.write(lines)
+	}
+	data, _ := dataOf(lines[di])
+	if string(bytes.TrimSpace(data)) == "[DONE]" {
+		if err := c.finish(); err != nil {
+			return err
+		}
+		return c.write(lines)
+	}
+	out, err := c.rewrite(data)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		lines[di] = append([]byte("data: "), out...)
+	}
+	return c.write(lines)
+}
+
+// rewrite labels the content deltas of one chunk; it returns nil to pass the chunk unchanged.
+func (c *chatLabeler) rewrite(data []byte) ([]byte, error) {
+	var env map[string]json.RawMessage
+	if json.Unmarshal(data, &env) != nil {
+		return nil, nil
+	}
+	var choices []map[string]json.RawMessage
+	if raw, ok := env["choices"]; !ok || json.Unmarshal(raw, &choices) != nil {
+		return nil, nil
+	}
+	c.env = env
+	changed := false
+	for i, ch := range choices {
+		idx := i
+		if raw, ok := ch["index"]; ok {
+			if json.Unmarshal(raw, &idx) != nil {
+				idx = i
+			}
+		}
+		var delta map[string]json.RawMessage
+		if raw, ok := ch["delta"]; !ok || json.Unmarshal(raw, &delta) != nil {
+			continue
+		}
+		var content *string
+		if raw, ok := delta["content"]; !ok || json.Unmarshal(raw, &content) != nil || content == nil {
+			continue
+		}
+		cc, err := c.choice(idx)
+		if err != nil {
+			return nil, err
+		}
+		if cc.ts.closed {
+			continue // content after [DONE]: not ours to label
+		}
+		if _, err := cc.ts.WriteString(*content); err != nil {
+			return nil, err
+		}
+		labeled := cc.buf.String()
+		cc.buf.Reset()
+		if delta["content"], err = c.marshal(labeled); err != nil {
+			return nil, err
+		}
+		if ch["delta"], err = c.marshal(delta); err != nil {
+			return nil, err
+		}
+		changed = true
+	}
+	if !changed {
+		return nil, nil
+	}
+	var err error
+	if env["choices"], err = c.marshal(choices); err != nil {
+		return nil, err
+	}
+	return c.marshal(env)
+}
+
+func (c *chatLabeler) choice(idx int) (*chatChoice, error) {
+	if cc, ok := c.choices[idx]; ok {
+		return cc, nil
+	}
+	cc := &chatChoice{}
+	o := c.o
+	if o.Title == "" {
+		o.Title = fmt.Sprintf("chat completion, choice %d", idx)
+	}
+	ts, err := c.l.NewTextStream(&cc.buf, o, c.notice)
+	if err != nil {
+		return nil, err
+	}
+	cc.ts = ts
+	c.choices[idx] = cc
+	return cc, nil
+}
+
+// finish sends, for each choice, an event whose content is the rest of its labeled text.
+func (c *chatLabeler) finish() error {
+	idxs := make([]int, 0, len(c.choices))
+	for i := range c.choices {
+		idxs = append(idxs, i)
+	}
+	sort.Ints(idxs)
+	for _, i := range idxs {
+		cc := c.choices[i]
+		if cc.ts.closed {
+			continue
+		}
+		if err := cc.ts.Close(); err != nil {
+			return err
+		}
+		env := map[string]json.RawMessage{}
+		for k, v := range c.env {
+			if k != "choices" && k != "usage" {
+				env[k] = v
+			}
+		}
+		content, err := c.marshal(cc.buf.String())
+		if err != nil {
+			return err
+		}
+		cc.buf.Reset()
+		choice := fmt.Sprintf(`[{"index":%d,"delta":{"content":%s},"finish_reason":null}]`, i, content)
+		env["choices"] = json.RawMessage(choice)
+		b, err := c.marshal(env)
+		if err != nil {
+			return err
+		}
+		if err := c.write([][]byte{append([]byte("data: "), b...)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
