@@ -336,3 +336,25 @@ func resign(t *testing.T, out []byte, r *label.Report, a, b *creds) []byte {
 }
 
 func cborUnmarshal(b []byte, v any) error { return cbor.Unmarshal(b, v) }
+
+// Every signing algorithm ailabel offers is accepted by c2pa-rs.
+func TestSignatureAlgorithmsInterop(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join(testtool.ModuleRoot(t), "testdata", "sample.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kt := range []sign.KeyType{sign.KeyP384, sign.KeyEd25519, sign.KeyRSA3072} {
+		t.Run(string(kt), func(t *testing.T) {
+			t.Parallel()
+			c := newCreds(t, "ailabel "+string(kt), kt)
+			out := labelBytes(t, newLabeler(t, c), in, label.Options{})
+			if r, err := verifyBytes(t, out, c.trust); err != nil || r.State != manifest.StateTrusted {
+				t.Fatalf("ailabel: %v %+v", err, r)
+			}
+			path := writeTemp(t, "alg.jpg", out)
+			if v := testtool.C2PACheck(t, path, c.caPEM); v.Exit != 0 || v.State != "Trusted" {
+				t.Fatalf("c2pa-rs with %s: exit %d state %s failures %v error %q", c.signer.Algorithm(), v.Exit, v.State, v.Failures, v.Error)
+			}
+		})
+	}
+}

@@ -83,14 +83,17 @@ type Report struct {
 	State string `json:"validation_state,omitempty"`
 	// AIGenerated is true when the active manifest's digital source type says AI made the
 	// content (trainedAlgorithmicMedia and kin), or, without a valid manifest, the XMP says so.
-	AIGenerated       bool                 `json:"ai_generated"`
-	DigitalSourceType string               `json:"digital_source_type,omitempty"`
-	Model             string               `json:"model,omitempty"`
-	Signer            *SignerInfo          `json:"signer,omitempty"`
-	SignedAt          *time.Time           `json:"signed_at,omitempty"`
-	ActiveManifest    string               `json:"active_manifest,omitempty"`
-	Status            manifest.StatusCodes `json:"validation_results"`
-	Manifests         []ManifestSummary    `json:"manifests,omitempty"`
+	AIGenerated       bool        `json:"ai_generated"`
+	DigitalSourceType string      `json:"digital_source_type,omitempty"`
+	Model             string      `json:"model,omitempty"`
+	Signer            *SignerInfo `json:"signer,omitempty"`
+	SignedAt          *time.Time  `json:"signed_at,omitempty"` // from a time-stamp or iat, when present
+	// ClaimedAt is the time the signer wrote into the manifest's actions ("when"): signed, but
+	// only the signer's word, unlike a time-stamp.
+	ClaimedAt      *time.Time           `json:"claimed_at,omitempty"`
+	ActiveManifest string               `json:"active_manifest,omitempty"`
+	Status         manifest.StatusCodes `json:"validation_results"`
+	Manifests      []ManifestSummary    `json:"manifests,omitempty"`
 	// Metadata is the label found in XMP, which tools that read no C2PA rely on.
 	Metadata *MetadataLabel `json:"metadata,omitempty"`
 	// Store is the raw manifest store, for inspect; not serialised.
@@ -190,6 +193,12 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 			break
 		}
 	}
+	for _, a := range active.Actions {
+		if t, err := time.Parse(time.RFC3339, a.When); err == nil {
+			rep.ClaimedAt = &t
+			break
+		}
+	}
 	rep.AIGenerated = manifest.IsAI(rep.DigitalSourceType)
 	if res.State == manifest.StateInvalid {
 		rep.Verdict = Invalid
@@ -244,6 +253,12 @@ func validSummary(r *Report) string {
 		default:
 			b.WriteString(" (signer not on your trust list)")
 		}
+	}
+	switch {
+	case r.SignedAt != nil:
+		b.WriteString(" at " + r.SignedAt.UTC().Format(time.RFC3339))
+	case r.ClaimedAt != nil:
+		b.WriteString(" on " + r.ClaimedAt.UTC().Format(time.RFC3339) + " (time claimed by the signer, no time-stamp)")
 	}
 	return b.String()
 }
