@@ -49,8 +49,8 @@ func benchLabeler(b *testing.B) *label.Labeler {
 
 // BenchmarkLabel12MPJPEG and the others report wall time per file and bytes allocated per
 // operation (the input itself is in memory already and not counted).
-func BenchmarkLabel12MPJPEG(b *testing.B) { benchLabel(b, 0) }
-func BenchmarkLabel16MBPNG(b *testing.B)  { benchLabel(b, 1) }
+func BenchmarkLabel12MPJPEG(b *testing.B)  { benchLabel(b, 0) }
+func BenchmarkLabel16MBPNG(b *testing.B)   { benchLabel(b, 1) }
 func BenchmarkVerify12MPJPEG(b *testing.B) { benchVerify(b, 0) }
 func BenchmarkVerify16MBPNG(b *testing.B)  { benchVerify(b, 1) }
 

@@ -17,6 +17,8 @@ import (
 var readableByAilabel = map[string]bool{
 	"image/jpeg": true, "image/png": true, "image/webp": true,
 	"video/mp4": true, "video/quicktime": true, "audio/mp4": true, "image/heic": true, "image/avif": true,
+	"image/gif": true, "image/tiff": true, "image/jxl": true, "image/svg+xml": true, "application/pdf": true,
+	"video/avi": true, "audio/wav": true, "audio/mpeg": true, "audio/flac": true,
 }
 
 // Issue 2, done-when 4: ailabel verify gives c2pa-rs's verdict (exit code and failure codes) on
