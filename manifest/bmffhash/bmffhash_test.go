@@ -667,7 +667,7 @@ func FuzzHasher(f *testing.F) {
 
 func fuzzBody(t *testing.T, data, exb []byte, chunk uint16) {
 	{
-		if len(data) > 1<<16 {
+		if len(data) > 1<<14 {
 			return
 		}
 		ex := genExclusions(exb)
