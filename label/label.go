@@ -55,6 +55,11 @@ type Options struct {
 	SourceType string
 	// Title is the asset's title, usually its file name.
 	Title string
+	// Notice is the human-readable warning shown by containers that can show one (a disclaimer
+	// in text, Markdown and HTML); nil means DefaultNotice (Kazakh, Russian, English).
+	Notice *formats.Notice
+	// NoNotice leaves the human-readable warning out.
+	NoNotice bool
 }
 
 // Labeler labels content with one signer. It holds no global state: any number of labelers
@@ -109,6 +114,16 @@ func (l *Labeler) merge(o Options) (Options, string, error) {
 	}
 	if o.Title == "" {
 		o.Title = l.defaults.Title
+	}
+	if o.Notice == nil {
+		o.Notice = l.defaults.Notice
+	}
+	o.NoNotice = o.NoNotice || l.defaults.NoNotice
+	if o.Notice == nil && !o.NoNotice {
+		o.Notice = DefaultNotice()
+	}
+	if o.NoNotice {
+		o.Notice = nil
 	}
 	return o, dst, nil
 }
@@ -179,7 +194,7 @@ func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Wri
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	lay, err := wc.Layout(formats.Edit{XMP: xmpPacket, EXIF: exifData, StoreLen: d.Len()})
+	lay, err := wc.Layout(formats.Edit{XMP: xmpPacket, EXIF: exifData, StoreLen: d.Len(), Notice: o.Notice})
 	if err != nil {
 		return nil, fmt.Errorf("label: %s: %w", f.Name, err)
 	}

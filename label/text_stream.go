@@ -11,6 +11,8 @@ import (
 	"hash"
 	"io"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -34,10 +36,10 @@ func DefaultNotice() *formats.Notice {
 // newDraft lays out a manifest for new content (no parent ingredient) the way Label does: a
 // c2pa.actions.v2 assertion with c2pa.created by the model and the digital source type, and a
 // c2pa.hash.data binding.
-func (l *Labeler) newDraft(o Options) (*manifest.Draft, Options, error) {
+func (l *Labeler) newDraft(o Options) (*manifest.Draft, error) {
 	o, dst, err := l.merge(o)
 	if err != nil {
-		return nil, o, err
+		return nil, err
 	}
 	agent := &manifest.SoftwareAgent{Name: o.Model, Version: o.ModelVersion}
 	if agent.Name == "" {
@@ -52,9 +54,9 @@ func (l *Labeler) newDraft(o Options) (*manifest.Draft, Options, error) {
 	}
 	d, err := manifest.NewDraft(spec, l.signer)
 	if err != nil {
-		return nil, o, fmt.Errorf("label: %w", err)
+		return nil, fmt.Errorf("label: %w", err)
 	}
-	return d, o, nil
+	return d, nil
 }
 
 // maxPending bounds the text a TextStream holds back while waiting for the end of a
@@ -73,7 +75,6 @@ type TextStream struct {
 	w       io.Writer
 	l       *Labeler
 	d       *manifest.Draft
-	o       Options
 	notice  *formats.Notice
 	h       hash.Hash
 	n       int64 // bytes written to w and hashed
@@ -100,11 +101,11 @@ func (l *Labeler) NewTextStream(w io.Writer, o Options, notice *formats.Notice) 
 			return nil, fmt.Errorf("label: notice placement %q is not start, end or both", notice.Placement)
 		}
 	}
-	d, o, err := l.newDraft(o)
+	d, err := l.newDraft(o)
 	if err != nil {
 		return nil, err
 	}
-	return &TextStream{w: w, l: l, d: d, o: o, notice: notice, h: sha256.New()}, nil
+	return &TextStream{w: w, l: l, d: d, notice: notice, h: sha256.New()}, nil
 }
 
 func (s *TextStream) placement() (start, end bool) {
@@ -298,9 +299,9 @@ type chatLabeler struct {
 	notice  *formats.Notice
 	w       io.Writer
 	choices map[int]*chatChoice
-	env     map[string]json.RawMessage // the last chunk's envelope (id, model, …)
-	enc     *json.Encoder
-	encBuf  bytes.Buffer
+	last    []byte // the last content chunk, whose envelope (id, model, …) the wrapper event reuses
+	lastCh  [2]int // the byte range of its "choices" value
+	out     []byte
 }
 
 type chatChoice struct {
@@ -315,12 +316,11 @@ type chatChoice struct {
 // is NFC-normalized as it passes. Before "data: [DONE]" (or at the end of the input) it sends
 // one more event per choice whose delta content is the rest: held-back text, an end disclaimer
 // and the C2PA text wrapper, so that the concatenated message content verifies as labeled text.
-// Other events, comments and fields pass through unchanged. w is flushed after each event when
-// it has a Flush method.
+// Other events, comments and fields pass through unchanged, and so does a chunk that is not
+// valid JSON. w is flushed after each event when it has a Flush method. ctx is checked between
+// lines; to stop a read that blocks, close upstream.
 func (l *Labeler) LabelChatStream(ctx context.Context, upstream io.Reader, w io.Writer, o Options, notice *formats.Notice) error {
 	c := &chatLabeler{l: l, o: o, notice: notice, w: w, choices: map[int]*chatChoice{}}
-	c.enc = json.NewEncoder(&c.encBuf)
-	c.enc.SetEscapeHTML(false)
 	br := bufio.NewReaderSize(upstream, 64<<10)
 	var event [][]byte
 	for {
@@ -400,14 +400,6 @@ func (c *chatLabeler) write(lines [][]byte) error {
 	return nil
 }
 
-func (c *chatLabeler) marshal(v any) (json.RawMessage, error) {
-	c.encBuf.Reset()
-	if err := c.enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return json.RawMessage(bytes.TrimRight(append([]byte(nil), c.encBuf.Bytes()...), "\n")), nil
-}
-
 // event handles one event (its lines without the blank line).
 func (c *chatLabeler) event(lines [][]byte) error {
 	di := -1
@@ -440,60 +432,35 @@ func (c *chatLabeler) event(lines [][]byte) error {
 }
 
 // rewrite labels the content deltas of one chunk; it returns nil to pass the chunk unchanged.
+// The chunk's bytes are kept as they are except for the content strings.
 func (c *chatLabeler) rewrite(data []byte) ([]byte, error) {
-	var env map[string]json.RawMessage
-	if json.Unmarshal(data, &env) != nil {
-		return nil, nil
+	refs, choices, ok := chatContents(data)
+	if !ok || len(refs) == 0 || !json.Valid(data) {
+		return nil, nil // not a chat chunk with content: pass it on as it is
 	}
-	var choices []map[string]json.RawMessage
-	if raw, ok := env["choices"]; !ok || json.Unmarshal(raw, &choices) != nil {
-		return nil, nil
-	}
-	c.env = env
-	changed := false
-	for i, ch := range choices {
-		idx := i
-		if raw, ok := ch["index"]; ok {
-			if json.Unmarshal(raw, &idx) != nil {
-				idx = i
-			}
-		}
-		var delta map[string]json.RawMessage
-		if raw, ok := ch["delta"]; !ok || json.Unmarshal(raw, &delta) != nil {
-			continue
-		}
-		var content *string
-		if raw, ok := delta["content"]; !ok || json.Unmarshal(raw, &content) != nil || content == nil {
-			continue
-		}
-		cc, err := c.choice(idx)
+	out := c.out[:0]
+	cur := 0
+	for _, r := range refs {
+		cc, err := c.choice(r.index)
 		if err != nil {
 			return nil, err
 		}
 		if cc.ts.closed {
 			continue // content after [DONE]: not ours to label
 		}
-		if _, err := cc.ts.WriteString(*content); err != nil {
+		if _, err := cc.ts.WriteString(r.value); err != nil {
 			return nil, err
 		}
-		labeled := cc.buf.String()
+		out = append(out, data[cur:r.start]...)
+		out = appendJSONString(out, cc.buf.Bytes())
 		cc.buf.Reset()
-		if delta["content"], err = c.marshal(labeled); err != nil {
-			return nil, err
-		}
-		if ch["delta"], err = c.marshal(delta); err != nil {
-			return nil, err
-		}
-		changed = true
+		cur = r.end
 	}
-	if !changed {
-		return nil, nil
-	}
-	var err error
-	if env["choices"], err = c.marshal(choices); err != nil {
-		return nil, err
-	}
-	return c.marshal(env)
+	out = append(out, data[cur:]...)
+	c.out = out
+	c.last = append(c.last[:0], data...)
+	c.lastCh = choices
+	return out, nil
 }
 
 func (c *chatLabeler) choice(idx int) (*chatChoice, error) {
@@ -514,7 +481,8 @@ func (c *chatLabeler) choice(idx int) (*chatChoice, error) {
 	return cc, nil
 }
 
-// finish sends, for each choice, an event whose content is the rest of its labeled text.
+// finish sends, for each choice, an event whose content is the rest of its labeled text: the
+// last content chunk with its choices replaced.
 func (c *chatLabeler) finish() error {
 	idxs := make([]int, 0, len(c.choices))
 	for i := range c.choices {
@@ -529,26 +497,301 @@ func (c *chatLabeler) finish() error {
 		if err := cc.ts.Close(); err != nil {
 			return err
 		}
-		env := map[string]json.RawMessage{}
-		for k, v := range c.env {
-			if k != "choices" && k != "usage" {
-				env[k] = v
-			}
-		}
-		content, err := c.marshal(cc.buf.String())
-		if err != nil {
-			return err
-		}
+		ev := append([]byte("data: "), c.last[:c.lastCh[0]]...)
+		ev = fmt.Appendf(ev, `[{"index":%d,"delta":{"content":`, i)
+		ev = appendJSONString(ev, cc.buf.Bytes())
+		ev = append(ev, `},"finish_reason":null}]`...)
+		ev = append(ev, c.last[c.lastCh[1]:]...)
 		cc.buf.Reset()
-		choice := fmt.Sprintf(`[{"index":%d,"delta":{"content":%s},"finish_reason":null}]`, i, content)
-		env["choices"] = json.RawMessage(choice)
-		b, err := c.marshal(env)
-		if err != nil {
-			return err
-		}
-		if err := c.write([][]byte{append([]byte("data: "), b...)}); err != nil {
+		if err := c.write([][]byte{ev}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string. Only what JSON requires is
+// escaped (", \, control characters) and U+2028/U+2029 (for JavaScript consumers).
+func appendJSONString(dst, s []byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c != 0xe2 {
+			i++
+			continue
+		}
+		if c == 0xe2 {
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\u202`...)
+				dst = append(dst, hexDigits[s[i+2]&0xf])
+				i += 3
+				start = i
+				continue
+			}
+			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// contentRef is a choices[].delta.content string in a chunk: its byte range and decoded value.
+type contentRef struct {
+	index      int
+	start, end int
+	value      string
+}
+
+// chatContents finds the content strings of a chat completion chunk, and the byte range of its
+// "choices" value. ok is false when data is not a JSON object with a choices array.
+func chatContents(data []byte) (refs []contentRef, choices [2]int, ok bool) {
+	p := &jsonScan{b: data}
+	if !p.object(func(key []byte) bool {
+		if string(key) != "choices" {
+			return p.skip()
+		}
+		choices[0] = p.pos()
+		n := 0
+		okc := p.array(func() bool {
+			idx, ref, has := n, contentRef{}, false
+			n++
+			if p.peek() != '{' {
+				return p.skip()
+			}
+			okEl := p.object(func(k []byte) bool {
+				switch string(k) {
+				case "index":
+					v, okn := p.integer()
+					if okn {
+						idx = v
+					}
+					return okn
+				case "delta":
+					if p.peek() != '{' {
+						return p.skip()
+					}
+					return p.object(func(dk []byte) bool {
+						if string(dk) != "content" || p.peek() != '"' {
+							return p.skip()
+						}
+						start := p.pos()
+						v, oks := p.str()
+						ref, has = contentRef{start: start, end: p.pos(), value: v}, oks
+						return oks
+					})
+				}
+				return p.skip()
+			})
+			if okEl && has {
+				ref.index = idx
+				refs = append(refs, ref)
+			}
+			return okEl
+		})
+		choices[1] = p.pos()
+		return okc
+	}) || choices[1] == 0 {
+		return nil, choices, false
+	}
+	p.ws()
+	return refs, choices, p.i == len(p.b)
+}
+
+// jsonScan walks JSON text without building values. Nesting is limited to maxJSONDepth.
+type jsonScan struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+const maxJSONDepth = 64
+
+func (p *jsonScan) ws() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n' || p.b[p.i] == '\r') {
+		p.i++
+	}
+}
+
+func (p *jsonScan) pos() int { p.ws(); return p.i }
+
+func (p *jsonScan) peek() byte {
+	p.ws()
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+// object calls member for each key, positioned at the value, which member must consume.
+func (p *jsonScan) object(member func(key []byte) bool) bool {
+	if p.peek() != '{' || p.depth >= maxJSONDepth {
+		return false
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	p.i++
+	if p.peek() == '}' {
+		p.i++
+		return true
+	}
+	for {
+		if p.peek() != '"' {
+			return false
+		}
+		raw, esc, ok := p.strRaw()
+		if !ok {
+			return false
+		}
+		key := raw[1 : len(raw)-1]
+		if esc {
+			var k string
+			if json.Unmarshal(raw, &k) != nil {
+				return false
+			}
+			key = []byte(k)
+		}
+		if p.peek() != ':' {
+			return false
+		}
+		p.i++
+		if !member(key) {
+			return false
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array calls elem for each element, which elem must consume.
+func (p *jsonScan) array(elem func() bool) bool {
+	if p.peek() != '[' || p.depth >= maxJSONDepth {
+		return false
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	p.i++
+	if p.peek() == ']' {
+		p.i++
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// strRaw consumes a string and returns it with its quotes, and whether it has escapes.
+func (p *jsonScan) strRaw() (raw []byte, esc, ok bool) {
+	if p.peek() != '"' {
+		return nil, false, false
+	}
+	start := p.i
+	p.i++
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return p.b[start:p.i], esc, true
+		case c == '\\':
+			esc = true
+			p.i += 2
+		case c < 0x20:
+			return nil, false, false
+		default:
+			p.i++
+		}
+	}
+	return nil, false, false
+}
+
+// str consumes a string and returns its value.
+func (p *jsonScan) str() (string, bool) {
+	raw, esc, ok := p.strRaw()
+	if !ok {
+		return "", false
+	}
+	if !esc {
+		if !utf8.Valid(raw) {
+			return "", false
+		}
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// integer consumes a number and returns it when it is a small integer.
+func (p *jsonScan) integer() (int, bool) {
+	p.ws()
+	start := p.i
+	if !p.skip() {
+		return 0, false
+	}
+	v, err := strconv.Atoi(string(p.b[start:p.i]))
+	return v, err == nil
+}
+
+// skip consumes one value of any kind.
+func (p *jsonScan) skip() bool {
+	switch c := p.peek(); {
+	case c == '{':
+		return p.object(func([]byte) bool { return p.skip() })
+	case c == '[':
+		return p.array(p.skip)
+	case c == '"':
+		_, _, ok := p.strRaw()
+		return ok
+	case c == '-' || c >= '0' && c <= '9':
+		for p.i < len(p.b) && strings.IndexByte("+-0123456789.eE", p.b[p.i]) >= 0 {
+			p.i++
+		}
+		return true
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+			p.i += len(lit)
+			return true
+		}
+	}
+	return false
 }

@@ -96,6 +96,8 @@ type Report struct {
 	Manifests      []ManifestSummary    `json:"manifests,omitempty"`
 	// Metadata is the label found in XMP, which tools that read no C2PA rely on.
 	Metadata *MetadataLabel `json:"metadata,omitempty"`
+	// Notices are the human-readable warnings found in the content (text disclaimers).
+	Notices []formats.NoticeText `json:"notices,omitempty"`
 	// Store is the raw manifest store, for inspect; not serialised.
 	Store *manifest.Store `json:"-"`
 }
@@ -145,6 +147,9 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		return nil, err
 	}
 	rep := &Report{Format: c.Format().Name}
+	if nr, ok := c.(formats.NoticeReader); ok {
+		rep.Notices = nr.Notices()
+	}
 	if p := c.XMP(); p != nil {
 		if info, err := xmp.Parse(p); err == nil && (info.DigitalSourceType != "" || info.CreatorTool != "") {
 			rep.Metadata = &MetadataLabel{DigitalSourceType: info.DigitalSourceType, CreatorTool: info.CreatorTool}
@@ -158,6 +163,9 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 			rep.AIGenerated = manifest.IsAI(rep.Metadata.DigitalSourceType)
 			rep.DigitalSourceType = rep.Metadata.DigitalSourceType
 			rep.Summary = "not labeled: only an IPTC tag in XMP (" + shortType(rep.DigitalSourceType) + "), no signed manifest"
+		}
+		if len(rep.Notices) > 0 {
+			rep.Summary = "not labeled: an AI disclaimer is shown, but there is no C2PA manifest"
 		}
 		return rep, nil
 	}

@@ -14,6 +14,7 @@ import (
 	_ "github.com/ailabel/ailabel/formats/png"
 	_ "github.com/ailabel/ailabel/formats/riff"
 	_ "github.com/ailabel/ailabel/formats/svg"
+	_ "github.com/ailabel/ailabel/formats/text"
 	_ "github.com/ailabel/ailabel/formats/tiff"
 	_ "github.com/ailabel/ailabel/formats/webp"
 )
