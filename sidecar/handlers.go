@@ -1,0 +1,362 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/manifest"
+)
+
+//go:embed openapi.json
+var openapiFS embed.FS
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	b, _ := openapiFS.ReadFile("openapi.json")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// apiError is the JSON body of every error response.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encoding the response failed"}}`)
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeError sends {"error":{"code":code,"message":msg}} and records code as the outcome.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if ri := info(r); ri.outcome == "" {
+		ri.outcome = code
+	}
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	h := w.Header()
+	h.Del("Content-Encoding")
+	h.Del("Content-Disposition")
+	for _, k := range []string{DisclosureHeader, ManifestHeader} {
+		h.Del(k)
+	}
+	writeJSON(w, status, e)
+}
+
+// The response headers of labeled content.
+const (
+	// DisclosureHeader says the content is AI-generated: `ai-generated; model="NAME"` (see
+	// disclosure).
+	DisclosureHeader = "AI-Disclosure"
+	// ManifestHeader carries the label (urn:c2pa:…) of the C2PA manifest embedded in the content.
+	ManifestHeader = "C2PA-Manifest-ID"
+	// VerdictHeader carries the verdict of POST /v1/verify (valid, invalid, not_labeled).
+	VerdictHeader = "C2PA-Verdict"
+)
+
+// disclosure is the AI-Disclosure value: the token "ai-generated", then, when a model is known,
+// `; model="NAME"` with NAME as an RFC 8941 string: printable ASCII, '"' and '\' escaped with a
+// backslash, any other byte written as %XX.
+func disclosure(model string) string {
+	if model == "" {
+		return "ai-generated"
+	}
+	var b strings.Builder
+	b.WriteString(`ai-generated; model="`)
+	for i := 0; i < len(model); i++ {
+		c := model[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '%' || c < 0x20 || c > 0x7e:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// options reads the label options of a request: query parameters first, then headers.
+func options(r *http.Request) (label.Options, error) {
+	get := func(q, h string) string {
+		if v := r.URL.Query().Get(q); v != "" {
+			return v
+		}
+		return r.Header.Get(h)
+	}
+	o := label.Options{
+		Model:        get("model", "AI-Label-Model"),
+		ModelVersion: get("model_version", "AI-Label-Model-Version"),
+		SourceType:   get("source_type", "AI-Label-Source-Type"),
+		Title:        get("title", "AI-Label-Title"),
+	}
+	for _, v := range []string{o.Model, o.ModelVersion, o.Title} {
+		if len(v) > 1024 {
+			return o, errors.New("an option is longer than 1024 bytes")
+		}
+	}
+	if o.SourceType != "" {
+		if _, ok := manifest.SourceTypeURI(o.SourceType); !ok {
+			return o, fmt.Errorf("unknown source_type %q (one of %s)", o.SourceType, strings.Join(manifest.SourceTypes, ", "))
+		}
+	}
+	return o, nil
+}
+
+// spooled is a request body copied to a temporary file, which Close removes.
+type spooled struct {
+	*os.File
+	size int64
+}
+
+func (f *spooled) Close() error {
+	err := f.File.Close()
+	os.Remove(f.Name())
+	return err
+}
+
+// memBody is the largest body kept in memory; larger ones go to a temporary file.
+const memBody = 1 << 20
+
+// getBuf returns an empty buffer from the server's pool.
+func (s *Server) getBuf() *bytes.Buffer {
+	if b, ok := s.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuf returns b to the pool unless it grew large.
+func (s *Server) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 4*memBody {
+		b.Reset()
+		s.bufs.Put(b)
+	}
+}
+
+// body is a request body read in full: in memory when small, else in a temporary file.
+type body struct {
+	io.ReaderAt
+	size int64
+	file *spooled
+	buf  *bytes.Buffer
+	s    *Server
+}
+
+// Close releases the buffer or removes the file.
+func (b *body) Close() error {
+	if b.buf != nil {
+		b.s.putBuf(b.buf)
+		b.buf = nil
+	}
+	if b.file != nil {
+		return b.file.Close()
+	}
+	return nil
+}
+
+// spool reads r's body (at most MaxBody bytes): up to memBody bytes into memory, more into a
+// temporary file. On failure it has already answered with a JSON error and returns nil.
+func (s *Server) spool(w http.ResponseWriter, r *http.Request) *body {
+	rd := http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	// Reading the body stops at the request's deadline when that comes before the server's
+	// ReadTimeout (which Serve's http.Server enforces anyway). Once the body is in, the read
+	// deadline is cleared: net/http's background read would otherwise time out while the
+	// content is being labeled and cancel the request's context.
+	rc := http.NewResponseController(w)
+	if dl, ok := r.Context().Deadline(); ok && dl.Before(time.Now().Add(s.cfg.ReadTimeout)) {
+		_ = rc.SetReadDeadline(dl)
+	}
+	buf := s.getBuf()
+	n, err := buf.ReadFrom(io.LimitReader(rd, memBody+1))
+	out := &body{buf: buf, s: s}
+	if err == nil && n > memBody {
+		var f *spooled
+		if f, err = s.tempFile(); err != nil {
+			out.Close()
+			writeError(w, r, http.StatusInternalServerError, "internal", "cannot create a temporary file")
+			s.log.Error("spool", "err", err)
+			return nil
+		}
+		out.file = f
+		if _, err = f.Write(buf.Bytes()); err == nil {
+			var m int64
+			m, err = io.Copy(f, rd)
+			n += m
+		}
+		s.putBuf(buf)
+		out.buf = nil
+		out.ReaderAt = f
+	} else if err == nil {
+		out.ReaderAt = bytes.NewReader(buf.Bytes())
+	}
+	out.size = n
+	info(r).bytesIn = n
+	if err != nil {
+		out.Close()
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over the limit of %d bytes", s.cfg.MaxBody))
+		case isTimeout(err) || r.Context().Err() != nil:
+			w.Header().Set("Connection", "close")
+			writeError(w, r, http.StatusRequestTimeout, "timeout", "the body did not arrive in time")
+		default:
+			writeError(w, r, http.StatusBadRequest, "bad_body", "reading the body failed")
+		}
+		return nil
+	}
+	if n == 0 {
+		out.Close()
+		writeError(w, r, http.StatusBadRequest, "empty_body", "the body is empty; send the content to label or verify")
+		return nil
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return out
+}
+
+// tempFile is a temporary file removed on Close.
+func (s *Server) tempFile() (*spooled, error) {
+	f, err := os.CreateTemp(s.cfg.TempDir, "ailabel-serve-*")
+	if err != nil {
+		return nil, err
+	}
+	return &spooled{File: f}, nil
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// contentError answers a Label or Verify error with the matching status.
+func contentError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		writeError(w, r, http.StatusRequestTimeout, "timeout", "the request took longer than the server's time limit")
+	case errors.Is(err, context.Canceled):
+		writeError(w, r, 499, "canceled", "the client went away")
+	case errors.Is(err, label.ErrUnsupported):
+		writeError(w, r, http.StatusUnsupportedMediaType, "unsupported_format", "the content is not a format ailabel can "+verb(r)+" (it is sniffed from the bytes; Content-Type is ignored): "+err.Error())
+	case errors.Is(err, label.ErrTooLarge):
+		writeError(w, r, http.StatusUnprocessableEntity, "limit_exceeded", "something in the content is over a limit: "+err.Error())
+	case errors.Is(err, label.ErrMalformed):
+		writeError(w, r, http.StatusUnprocessableEntity, "malformed", "the content is damaged: "+err.Error())
+	default:
+		writeError(w, r, http.StatusInternalServerError, "internal", "labeling failed: "+err.Error())
+	}
+}
+
+func verb(r *http.Request) string {
+	if strings.HasSuffix(r.URL.Path, "/verify") {
+		return "verify"
+	}
+	return "label"
+}
+
+// handleLabel is POST /v1/label.
+func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
+	l := s.labeler.Load()
+	if l == nil {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "the signing key is not loaded yet")
+		return
+	}
+	o, err := options(r)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_option", err.Error())
+		return
+	}
+	in := s.spool(w, r)
+	if in == nil {
+		return
+	}
+	defer in.Close()
+	// The output goes where the input is: to memory for a small body, else to a file.
+	var dst io.Writer
+	var outBuf *bytes.Buffer
+	var outFile *spooled
+	if in.file == nil {
+		outBuf = s.getBuf()
+		defer s.putBuf(outBuf)
+		dst = outBuf
+	} else {
+		if outFile, err = s.tempFile(); err != nil {
+			writeError(w, r, http.StatusInternalServerError, "internal", "cannot create a temporary file")
+			return
+		}
+		defer outFile.Close()
+		dst = outFile
+	}
+	res, err := l.Label(r.Context(), in, in.size, dst, o)
+	if err != nil {
+		contentError(w, r, err)
+		return
+	}
+	ri := info(r)
+	ri.format, ri.outcome = res.Format, "labeled"
+	s.m.labels.WithLabelValues(res.Format).Inc()
+	model := o.Model
+	if model == "" {
+		model = s.cfg.Defaults.Model
+	}
+	h := w.Header()
+	h.Set("Content-Type", res.MIME)
+	h.Set("Content-Length", strconv.FormatInt(res.Size, 10))
+	h.Set(DisclosureHeader, disclosure(model))
+	h.Set(ManifestHeader, res.Manifest)
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	var src io.Reader = outBuf
+	if outFile != nil {
+		src = io.NewSectionReader(outFile, 0, res.Size)
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		ri.outcome = "write_failed"
+	}
+}
+
+// handleVerify is POST /v1/verify.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	in := s.spool(w, r)
+	if in == nil {
+		return
+	}
+	defer in.Close()
+	rep, err := label.Verify(r.Context(), in.ReaderAt, in.size, label.VerifyOptions{Trust: s.cfg.Trust})
+	if err != nil {
+		contentError(w, r, err)
+		return
+	}
+	ri := info(r)
+	ri.format, ri.outcome = rep.Format, "verified_"+string(rep.Verdict)
+	s.m.verifies.WithLabelValues(string(rep.Verdict)).Inc()
+	w.Header().Set(VerdictHeader, string(rep.Verdict))
+	writeJSON(w, http.StatusOK, rep)
+}
