@@ -118,6 +118,15 @@ func lookup(name, mime string, exts []string) *formats.Format {
 	return &formats.Format{Name: name, MIME: mime, Extensions: exts, Binding: formats.BMFFHash}
 }
 
+func isFourCC(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // classify names the format of a file from its leading ftyp box, or returns "" when head does not
 // start with one. The major brand decides first; compatible brands break ties.
 func classify(head []byte) string {
@@ -132,7 +141,9 @@ func classify(head []byte) string {
 		}
 		size, hl = binary.BigEndian.Uint64(head[8:]), 16
 	}
-	if size < hl+8 {
+	// A real ftyp holds a major brand, a minor version and whole 4-byte compatible brands, and is
+	// small: text that happens to have "ftyp" at offset 4 is not BMFF.
+	if size < hl+8 || size > 4096 || (size-hl-8)%4 != 0 || !isFourCC(head[hl:hl+4]) {
 		return ""
 	}
 	major := string(head[hl : hl+4])

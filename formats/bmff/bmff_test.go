@@ -66,6 +66,13 @@ type labeled struct {
 // same store and XMP.
 func label(t testing.TB, in []byte, storeLen int, xmp []byte) labeled {
 	t.Helper()
+	return labelEdit(t, in, formats.Edit{XMP: xmp, StoreLen: storeLen})
+}
+
+// labelEdit is label with any edit.
+func labelEdit(t testing.TB, in []byte, e formats.Edit) labeled {
+	t.Helper()
+	storeLen, xmp := e.StoreLen, e.XMP
 	c, err := formats.Open(bytes.NewReader(in), int64(len(in)))
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -74,7 +81,7 @@ func label(t testing.TB, in []byte, storeLen int, xmp []byte) labeled {
 	if !ok {
 		t.Fatalf("%s is not writable", c.Format().Name)
 	}
-	l, err := w.Layout(formats.Edit{XMP: xmp, StoreLen: storeLen})
+	l, err := w.Layout(e)
 	if err != nil {
 		t.Fatalf("layout: %v", err)
 	}
@@ -1028,5 +1035,17 @@ func fuzzOpenBody(t *testing.T, data []byte) {
 		if _, err := h.Sum(); err != nil {
 			t.Fatalf("output does not hash: %v", err)
 		}
+	}
+}
+
+// Text with "ftyp" at offset 4 is not sniffed as BMFF (found by the sidecar's fuzzer).
+func TestTextIsNotBMFF(t *testing.T) {
+	for _, head := range []string{"0000ftyp", "0000ftypisom and some more text here", "\x00\x00\x00\x13ftypisom\x00\x00\x00\x00abc"} {
+		if classify([]byte(head)) != "" {
+			t.Errorf("%q sniffed as BMFF", head)
+		}
+	}
+	if classify([]byte("\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom")) != "mp4" {
+		t.Error("a real ftyp is no longer sniffed")
 	}
 }

@@ -61,6 +61,11 @@ func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 		}
 	}
 
+	x, err := f.planExtras(e, frag)
+	if err != nil {
+		return nil, err
+	}
+
 	var xmpBox []byte
 	lead := -1 // an existing XMP box that directly follows ftyp stays in front of the store
 	if e.XMP != nil {
@@ -89,6 +94,9 @@ func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 		m.oldOff[i] = b.off
 		sizes[i] = b.size
 	}
+	if x != nil {
+		sizes[x.moov] += x.delta
+	}
 	place := func() {
 		cur := f.boxes[0].size + int64(len(xmpBox))
 		if lead > 0 {
@@ -96,6 +104,10 @@ func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 			cur += sizes[lead]
 		}
 		cur += frameLen
+		if x != nil {
+			x.mdatOff = uint64(cur)
+			cur += int64(len(x.mdat))
+		}
 		for i := 1; i < n; i++ {
 			if i == lead {
 				continue
@@ -110,8 +122,8 @@ func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 	place()
 
 	lits := map[int][]byte{}
-	if !m.identity() {
-		if err := f.rewrite(m, keep, sizes, place, lits); err != nil {
+	if !m.identity() || x != nil {
+		if err := f.rewrite(m, keep, sizes, place, lits, x); err != nil {
 			return nil, err
 		}
 	}
@@ -132,6 +144,9 @@ func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 		addCopy(f.boxes[lead].off, f.boxes[lead].size)
 	}
 	pieces = append(pieces, formats.Piece{Kind: formats.Store, Len: frameLen})
+	if x != nil && len(x.mdat) > 0 {
+		pieces = append(pieces, formats.Piece{Kind: formats.Literal, Len: int64(len(x.mdat)), Data: x.mdat})
+	}
 	for i := 1; i < n; i++ {
 		if !keep[i] || i == lead {
 			continue
@@ -192,7 +207,8 @@ func describeKind(k kind) string {
 
 // rewrite re-serialises the kept boxes that hold absolute offsets, storing changed ones in lits
 // and their new sizes in sizes. place recomputes m's output offsets from sizes.
-func (f *file) rewrite(m *offsetMap, keep []bool, sizes []int64, place func(), lits map[int][]byte) error {
+// x, when not nil, adds caption tracks and metadata to moov after its offsets are moved.
+func (f *file) rewrite(m *offsetMap, keep []bool, sizes []int64, place func(), lits map[int][]byte, x *extras) error {
 	type target struct {
 		i   int
 		buf []byte
@@ -213,7 +229,12 @@ func (f *file) rewrite(m *offsetMap, keep []bool, sizes []int64, place func(), l
 		b := f.boxes[t.i]
 		t.rw.top = b.off
 		t.rw.changed = false
-		return t.rw.box(t.buf, 0, int(b.hlen), string(b.typ[:]))
+		nb, err := t.rw.box(t.buf, 0, int(b.hlen), string(b.typ[:]))
+		if err != nil || x == nil || t.i != x.moov {
+			return nb, err
+		}
+		t.rw.changed = true
+		return x.post(nb)
 	}
 
 	// Boxes whose size can change (their 32-bit tables may widen): moov and mfra.

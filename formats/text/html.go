@@ -173,6 +173,10 @@ func OpenHTML(r io.ReaderAt, size int64) (*HTMLFile, error) {
 	nfc := true
 	nfcSpan(b, true, &nfc)
 	h := &HTMLFile{b: b, d: scanHTML(b), nfc: nfc}
+	if h.d.unterminated >= 0 {
+		// Anything inserted after it would land inside the tag and be lost to readers.
+		return nil, fmt.Errorf("%w: html: the document ends inside the tag at offset %d", formats.ErrMalformed, h.d.unterminated)
+	}
 	m, err := htmlManifest(h.d)
 	switch {
 	case err != nil:

@@ -28,6 +28,7 @@ type noticeTextLang struct{ lang, text string }
 
 // htmlDoc is what the tokenizer found. Offsets are -1 when the tag is absent.
 type htmlDoc struct {
+	unterminated int64 // offset of a start tag the document ends inside, or -1
 	doctypeEnd  int64
 	htmlOpenEnd int64
 	headOpenEnd int64
@@ -195,7 +196,7 @@ func tagText(b []byte) string {
 
 // scanHTML tokenizes b.
 func scanHTML(b []byte) *htmlDoc {
-	d := &htmlDoc{doctypeEnd: -1, htmlOpenEnd: -1, headOpenEnd: -1, headClose: -1, bodyOpen: -1, bodyOpenEnd: -1, bodyClose: -1, htmlClose: -1}
+	d := &htmlDoc{unterminated: -1, doctypeEnd: -1, htmlOpenEnd: -1, headOpenEnd: -1, headClose: -1, bodyOpen: -1, bodyOpenEnd: -1, bodyClose: -1, htmlClose: -1}
 	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
 		d.crlf = true
 	}
@@ -262,6 +263,9 @@ func scanHTML(b []byte) *htmlDoc {
 			name, attrs, n := parseTag(rest, 1, true)
 			start := i
 			i += n
+			if n <= 0 || b[i-1] != '>' {
+				set(&d.unterminated, start)
+			}
 			switch name {
 			case "html":
 				set(&d.htmlOpenEnd, i)

@@ -537,3 +537,13 @@ func TestReplaceForeignManifests(t *testing.T) {
 		})
 	}
 }
+
+// HTML that ends inside a tag is refused with a clear error rather than labeled into a file
+// whose manifest no reader can find (found by the sidecar's fuzzer).
+func TestHTMLEndingInsideATagIsRefused(t *testing.T) {
+	for _, doc := range []string{"<html", "<!doctype html><html><head", "<html><body><p class=\"x"} {
+		if _, err := OpenHTML(strings.NewReader(doc), int64(len(doc))); !errors.Is(err, formats.ErrMalformed) {
+			t.Errorf("%q: %v, want ErrMalformed", doc, err)
+		}
+	}
+}
