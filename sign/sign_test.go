@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature/kms/fake"
 )
 
 func credsSigner(t *testing.T, kt KeyType) (*Signer, *Credentials) {
@@ -131,5 +135,47 @@ func TestKeyErrorsDoNotEchoKeyMaterial(t *testing.T) {
 	_, err := LoadFiles(filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem"))
 	if err == nil || strings.Contains(err.Error(), "TOPSECRET") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// A key behind sigstore's KMS interface signs claims through LoadKMS (sigstore's fake KMS holds
+// the key here; Vault, AWS, GCP and Azure providers go through the same code).
+func TestLoadKMSSignsThroughTheKMSInterface(t *testing.T) {
+	cr, err := Generate("kms test", KeyP256, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := cr.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	key, err := cryptoutils.UnmarshalPEMToPrivateKey(cr.Key, cryptoutils.SkipPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(context.Background(), fake.KmsCtxKey{}, key)
+	s, err := LoadKMS(ctx, fake.ReferenceScheme+"test-key", filepath.Join(dir, "chain.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := []byte{0xa1, 0x61, 'k', 0x01}
+	sig, err := s.SignClaim(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := ParseCertificatesPEM(cr.CACert)
+	if r, _ := VerifyClaimSignature(sig, claim, NewTrustStore(ca...), time.Now()); !r.Validated || !r.Trusted {
+		t.Fatalf("KMS signature: validated=%v trusted=%v %v", r.Validated, r.Trusted, r.Failure)
+	}
+	// A KMS key that does not match the certificate is refused.
+	if _, err := LoadKMS(context.Background(), fake.ReferenceScheme+"other", filepath.Join(dir, "chain.pem")); err == nil {
+		t.Fatal("a KMS key that does not match the certificate was accepted")
+	}
+	// The Vault provider is linked in: its scheme is recognised (it fails for want of a server,
+	// not for an unknown scheme).
+	t.Setenv("VAULT_ADDR", "http://127.0.0.1:1")
+	t.Setenv("VAULT_TOKEN", "test")
+	if _, err := LoadKMS(context.Background(), "hashivault://ailabel", filepath.Join(dir, "chain.pem")); err == nil || strings.Contains(err.Error(), "no provider") || strings.Contains(err.Error(), "sigstore-kms-") {
+		t.Fatalf("hashivault:// not handled by a linked provider: %v", err)
 	}
 }
