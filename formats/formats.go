@@ -18,6 +18,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Errors shared by the containers. Wrap them with the container name and offset.
@@ -87,6 +88,27 @@ type Edit struct {
 	EXIF     []byte  // new EXIF TIFF structure; nil keeps the input's
 	StoreLen int     // length of the manifest store to make room for
 	Notice   *Notice // a human-readable warning to show, for containers that can; nil for none
+	// Captions is a human-readable warning shown as a timed-text track, one track per
+	// language in order of first appearance (video containers: MP4, MOV). Containers that
+	// cannot carry a timed-text track ignore it; fragmented MP4 refuses it with ErrUnsupported.
+	Captions []Caption
+	// Media is user-data metadata (title, comment, description) that players and ffprobe show
+	// (video containers: MP4, MOV). Containers without such metadata ignore it; nil keeps the
+	// input's.
+	Media *MediaInfo
+}
+
+// Caption is one timed warning text in one language (a BCP 47 tag such as "kk", "ru", "en").
+// It is shown from Start for Duration; a Duration of 0 shows it from Start to the end of the
+// movie.
+type Caption struct {
+	Lang, Text      string
+	Start, Duration time.Duration
+}
+
+// MediaInfo is user-data metadata. Empty fields are left as the input has them.
+type MediaInfo struct {
+	Title, Comment, Description string
 }
 
 // Notice is a human-readable warning that a container shows in its own way: a disclaimer

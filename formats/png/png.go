@@ -92,8 +92,8 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if size < int64(len(Signature)) {
 		return nil, fmt.Errorf("%w: PNG of %d bytes is shorter than the signature", formats.ErrMalformed, size)
 	}
-	br := &bufReader{r: r, size: size}
-	head, err := br.at(0, len(Signature))
+	br := formats.NewWindowReader(r, size, "PNG")
+	head, err := br.At(0, len(Signature))
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 		if size-off < 12 {
 			return nil, fmt.Errorf("%w: PNG chunk header at offset %d: file ends after %d bytes, before IEND", formats.ErrMalformed, off, size-off)
 		}
-		h, err := br.at(off, 8)
+		h, err := br.At(off, 8)
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +182,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 			if n < int64(len(xmpKeyword)) {
 				break
 			}
-			kw, err := br.at(off+8, len(xmpKeyword))
+			kw, err := br.At(off+8, len(xmpKeyword))
 			if err != nil {
 				return nil, err
 			}
@@ -462,42 +462,4 @@ func Chunk(typ string, data []byte) []byte {
 	c = append(c, typ...)
 	c = append(c, data...)
 	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
-}
-
-// bufReader serves small reads at increasing offsets from a window of the input, so walking a
-// million chunk headers does not cost a million ReadAt calls.
-type bufReader struct {
-	r    io.ReaderAt
-	size int64
-	buf  []byte
-	off  int64 // input offset of buf[0]
-}
-
-const window = 32 << 10
-
-// at returns n bytes (n ≤ window) at off; the caller has checked off+n ≤ size. The result is
-// valid until the next call.
-func (b *bufReader) at(off int64, n int) ([]byte, error) {
-	if off >= b.off && off+int64(n) <= b.off+int64(len(b.buf)) {
-		i := off - b.off
-		return b.buf[i : i+int64(n)], nil
-	}
-	if b.buf == nil {
-		b.buf = make([]byte, window)
-	}
-	m := int64(window)
-	if m > b.size-off {
-		m = b.size - off
-	}
-	b.buf = b.buf[:cap(b.buf)]
-	k, err := b.r.ReadAt(b.buf[:m], off)
-	if k < n {
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		b.buf = b.buf[:0]
-		return nil, fmt.Errorf("PNG reading %d bytes at offset %d: %w", n, off, err)
-	}
-	b.buf, b.off = b.buf[:k], off
-	return b.buf[:n], nil
 }

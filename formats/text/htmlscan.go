@@ -29,15 +29,15 @@ type noticeTextLang struct{ lang, text string }
 // htmlDoc is what the tokenizer found. Offsets are -1 when the tag is absent.
 type htmlDoc struct {
 	unterminated int64 // offset of a start tag the document ends inside, or -1
-	doctypeEnd  int64
-	htmlOpenEnd int64
-	headOpenEnd int64
-	headClose   int64 // start of </head>
-	bodyOpen    int64 // start of <body …>
-	bodyOpenEnd int64
-	bodyClose   int64 // start of </body>
-	htmlClose   int64 // start of </html>
-	crlf        bool
+	doctypeEnd   int64
+	htmlOpenEnd  int64
+	headOpenEnd  int64
+	headClose    int64 // start of </head>
+	bodyOpen     int64 // start of <body …>
+	bodyOpenEnd  int64
+	bodyClose    int64 // start of </body>
+	htmlClose    int64 // start of </html>
+	crlf         bool
 
 	scripts []htmlElem   // <script type="application/c2pa">, value = content
 	links   []htmlElem   // <link rel="c2pa-manifest">, value = href

@@ -134,8 +134,8 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if size < 12 {
 		return nil, fmt.Errorf("%w: WebP of %d bytes is shorter than the 12-byte RIFF header", formats.ErrMalformed, size)
 	}
-	br := &bufReader{r: r, size: size}
-	h, err := br.at(0, 12)
+	br := formats.NewWindowReader(r, size, "WebP")
+	h, err := br.At(0, 12)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 		if f.riffEnd-off < 8 {
 			return nil, fmt.Errorf("%w: WebP chunk header at offset %d: only %d bytes left in the RIFF", formats.ErrMalformed, off, f.riffEnd-off)
 		}
-		h, err := br.at(off, 8)
+		h, err := br.At(off, 8)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 			if n < 10 {
 				return nil, fmt.Errorf("%w: WebP VP8X chunk at offset %d has %d bytes, needs 10", formats.ErrMalformed, off, n)
 			}
-			d, err := br.at(off+8, 10)
+			d, err := br.At(off+8, 10)
 			if err != nil {
 				return nil, err
 			}
@@ -239,13 +239,13 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 
 // frameHeader reads the canvas size from the first VP8 or VP8L chunk. A header too damaged to
 // read leaves the size unknown; Layout fails only if it has to create a VP8X chunk.
-func (f *File) frameHeader(br *bufReader, id string, off, n int64) error {
+func (f *File) frameHeader(br *formats.WindowReader, id string, off, n int64) error {
 	switch id {
 	case "VP8 ":
 		if n < 10 {
 			return nil
 		}
-		d, err := br.at(off+8, 10)
+		d, err := br.At(off+8, 10)
 		if err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (f *File) frameHeader(br *bufReader, id string, off, n int64) error {
 		if n < 5 {
 			return nil
 		}
-		d, err := br.at(off+8, 5)
+		d, err := br.At(off+8, 5)
 		if err != nil {
 			return err
 		}
@@ -484,42 +484,4 @@ func (b *builder) literal(d []byte) {
 		return
 	}
 	b.pieces = append(b.pieces, formats.Piece{Kind: formats.Literal, Len: int64(len(d)), Data: d})
-}
-
-// bufReader serves small reads at increasing offsets from a window of the input, so walking many
-// chunk headers does not cost one ReadAt call each.
-type bufReader struct {
-	r    io.ReaderAt
-	size int64
-	buf  []byte
-	off  int64 // input offset of buf[0]
-}
-
-const window = 32 << 10
-
-// at returns n bytes (n ≤ window) at off; the caller has checked off+n ≤ size. The result is
-// valid until the next call.
-func (b *bufReader) at(off int64, n int) ([]byte, error) {
-	if off >= b.off && off+int64(n) <= b.off+int64(len(b.buf)) {
-		i := off - b.off
-		return b.buf[i : i+int64(n)], nil
-	}
-	if b.buf == nil {
-		b.buf = make([]byte, window)
-	}
-	m := int64(window)
-	if m > b.size-off {
-		m = b.size - off
-	}
-	b.buf = b.buf[:cap(b.buf)]
-	k, err := b.r.ReadAt(b.buf[:m], off)
-	if k < n {
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		b.buf = b.buf[:0]
-		return nil, fmt.Errorf("WebP reading %d bytes at offset %d: %w", n, off, err)
-	}
-	b.buf, b.off = b.buf[:k], off
-	return b.buf[:n], nil
 }
