@@ -194,7 +194,16 @@ func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Wri
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	lay, err := wc.Layout(formats.Edit{XMP: xmpPacket, EXIF: exifData, StoreLen: d.Len(), Notice: o.Notice})
+	edit := formats.Edit{XMP: xmpPacket, EXIF: exifData, StoreLen: d.Len(), Notice: o.Notice}
+	if f.Binding == formats.BMFFHash && strings.HasPrefix(f.MIME, "video/") {
+		edit.Captions, edit.Media = videoWarning(o)
+	}
+	lay, err := wc.Layout(edit)
+	if err != nil && len(edit.Captions) > 0 && errors.Is(err, formats.ErrUnsupported) {
+		res.Warnings = append(res.Warnings, "no caption track: "+err.Error()) // fragmented MP4
+		edit.Captions = nil
+		lay, err = wc.Layout(edit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("label: %s: %w", f.Name, err)
 	}

@@ -3,6 +3,7 @@ package label_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,8 +89,48 @@ func TestLabelVideoInterop(t *testing.T) {
 			if a, b := framemd5(t, inPath), framemd5(t, outPath); a != b || a == "" {
 				t.Fatal("the output's audio/video packets differ from the input's")
 			}
+			probe := ffprobe(t, outPath)
+			if !strings.Contains(probe.Format.Tags["title"], "AI-generated video") || !strings.Contains(probe.Format.Tags["comment"], "Жасанды интеллект") {
+				t.Fatalf("ffprobe metadata: %v", probe.Format.Tags)
+			}
+			if strings.Contains(in.name, "fragmented") {
+				return // no caption track in a fragmented movie (the label says so in its warnings)
+			}
+			var langs []string
+			for _, st := range probe.Streams {
+				if st.CodecType == "subtitle" {
+					langs = append(langs, st.Tags["language"])
+				}
+			}
+			if strings.Join(langs, ",") != "kaz,rus,eng" {
+				t.Fatalf("ffprobe warning tracks: %v, want kaz,rus,eng", langs)
+			}
 		})
 	}
+}
+
+type probeResult struct {
+	Streams []struct {
+		CodecType string            `json:"codec_type"`
+		Tags      map[string]string `json:"tags"`
+	} `json:"streams"`
+	Format struct {
+		Tags map[string]string `json:"tags"`
+	} `json:"format"`
+}
+
+func ffprobe(t *testing.T, path string) probeResult {
+	t.Helper()
+	fp := testtool.Require(t, "ffprobe")
+	out, err := exec.Command(fp, "-v", "error", "-show_streams", "-show_format", "-of", "json", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	var r probeResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // topBox finds the first top-level box of the given type: its offset and size.

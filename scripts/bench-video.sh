@@ -52,6 +52,7 @@ printf '%-14s %10s | %12s %12s | %12s %12s | %12s %7s\n' \
 for f in "${files[@]}"; do
 	mb=$(( $(stat -c %s "$f") / 1048576 ))
 	sync
+	cat "$f" >/dev/null # warm the page cache, so that all three start alike
 	# the copy-plus-hash floor: read the file once, write it once, hash it
 	floor=$(secs bash -c "cp '$f' '$work/copy.mp4' && sha256sum '$work/copy.mp4'")
 	rm -f "$work/copy.mp4"

@@ -20,6 +20,9 @@ const (
 	MaxMediaText = 32 << 10
 	// captionTimescale is the media timescale of the caption tracks (milliseconds).
 	captionTimescale = 1000
+	// handlerName names the caption tracks this package writes (players may show it as the
+	// track's title); a later Layout with captions replaces the tracks that carry it.
+	handlerName = "AI-generated content warning"
 )
 
 // extras is what a Layout adds to a movie besides the C2PA and XMP boxes: a caption mdat placed
@@ -35,9 +38,11 @@ type extras struct {
 	group   uint16 // alternate group shared by the caption tracks
 	width   uint32 // 16.16, from the first visual track
 	height  uint32
-	movieTS uint32 // mvhd timescale
-	movieD  uint64 // mvhd duration in the movie timescale
-	delta   int64  // bytes post adds to moov
+	movieTS uint32       // mvhd timescale
+	movieD  uint64       // mvhd duration in the movie timescale
+	delta   int64        // bytes post adds to moov
+	drop    map[int]bool // moov children (by position): earlier caption traks to remove
+	dropBox []int        // top-level boxes: the earlier caption mdat
 }
 
 // captionTrack is one language's samples.
@@ -188,7 +193,8 @@ func (f *file) planExtras(e formats.Edit, frag bool) (*extras, error) {
 		return nil, fmt.Errorf("moov box at offset %d: %v: %w", b.off, err, formats.ErrMalformed)
 	}
 	var maxID uint32
-	for _, k := range kids {
+	x.drop = map[int]bool{}
+	for pos, k := range kids {
 		switch string(k[4:8]) {
 		case "mvhd":
 			p := payload(k, false)
@@ -221,6 +227,10 @@ func (f *file) planExtras(e formats.Edit, frag bool) (*extras, error) {
 				continue
 			}
 			maxID = max(maxID, id)
+			if len(e.Captions) > 0 && ours(k) {
+				x.drop[pos] = true
+				continue
+			}
 			x.group = max(x.group, binary.BigEndian.Uint16(rest[2:]))
 			if w, h := binary.BigEndian.Uint32(rest[44:]), binary.BigEndian.Uint32(rest[48:]); x.width == 0 && w != 0 && h != 0 {
 				x.width, x.height = w, h
@@ -234,6 +244,9 @@ func (f *file) planExtras(e formats.Edit, frag bool) (*extras, error) {
 		x.nextID = maxID + 1
 	}
 	x.group++
+	if len(x.drop) > 0 {
+		x.dropBox = f.captionMdats(kids, x.drop)
+	}
 	if err := x.planCaptions(e.Captions); err != nil {
 		return nil, err
 	}
@@ -375,6 +388,8 @@ func (x *extras) post(moov []byte) ([]byte, error) {
 				return nil, err
 			}
 			k = nk
+		case x.drop[i]:
+			k = nil
 		}
 		out = append(out, k...)
 		if i == lastTrak {
@@ -455,14 +470,14 @@ func (x *extras) trak(i int) []byte {
 	dinf := mkBox("dinf", mkFull("dref", 0, 0, be32(1), mkFull("url ", 0, 1)))
 	var hdlr, minf []byte
 	if x.mov {
-		hdlr = mkFull("hdlr", 0, 0, []byte("mhlrtext"), make([]byte, 12), []byte("\x0fSubtitleHandler"))
+		hdlr = mkFull("hdlr", 0, 0, []byte("mhlrtext"), make([]byte, 12), []byte{byte(len(handlerName))}, []byte(handlerName))
 		gmhd := mkBox("gmhd",
 			mkFull("gmin", 0, 0, []byte{0, 0x40, 0x80, 0, 0x80, 0, 0x80, 0, 0, 0, 0, 0}),
 			mkBox("text", matrix))
 		dhlr := mkFull("hdlr", 0, 0, []byte("dhlrurl "), make([]byte, 12), []byte("\x0bDataHandler"))
 		minf = mkBox("minf", gmhd, dhlr, dinf, stbl)
 	} else {
-		hdlr = mkFull("hdlr", 0, 0, be32(0), []byte(typ), make([]byte, 12), []byte("SubtitleHandler\x00"))
+		hdlr = mkFull("hdlr", 0, 0, be32(0), []byte(typ), make([]byte, 12), []byte(handlerName+"\x00"))
 		minf = mkBox("minf", mkFull("nmhd", 0, 0), dinf, stbl)
 	}
 	parts := [][]byte{tkhd, mkBox("mdia", mdhd, hdlr, minf)}
@@ -601,4 +616,92 @@ func mergeIlst(meta []byte, replaced func(string) bool, items []metaItem) ([]byt
 	}
 	out = append(out, rest)
 	return mkFull("meta", 0, 0, out...), true
+}
+
+// ours reports whether a trak is a caption track this package wrote (its mdia/hdlr name).
+func ours(trak []byte) bool {
+	h := find(payload(find(payload(trak, false), "mdia"), false), "hdlr")
+	p := payload(h, true)
+	if len(p) < 20 {
+		return false
+	}
+	name := p[20:]
+	if len(name) > 0 && int(name[0]) == len(name)-1 { // QuickTime's Pascal string
+		name = name[1:]
+	}
+	return strings.TrimRight(string(name), "\x00") == handlerName
+}
+
+// chunkOffsets calls fn with every stco/co64 entry of a trak.
+func chunkOffsets(trak []byte, fn func(uint64)) {
+	minf := find(payload(find(payload(trak, false), "mdia"), false), "minf")
+	st := payload(find(payload(minf, false), "stbl"), false)
+	for _, typ := range []string{"stco", "co64"} {
+		p := payload(find(st, typ), true)
+		if len(p) < 4 {
+			continue
+		}
+		w := 4
+		if typ == "co64" {
+			w = 8
+		}
+		n := uint64(binary.BigEndian.Uint32(p))
+		p = p[4:]
+		if n > uint64(len(p)/w) {
+			n = uint64(len(p) / w)
+		}
+		for i := 0; i < int(n); i++ {
+			if w == 4 {
+				fn(uint64(binary.BigEndian.Uint32(p[i*4:])))
+			} else {
+				fn(binary.BigEndian.Uint64(p[i*8:]))
+			}
+		}
+	}
+}
+
+// captionMdats returns the top-level mdat boxes that hold chunks of the dropped caption traks
+// and of no other trak: the caption mdat an earlier Layout wrote, removed with its tracks.
+func (f *file) captionMdats(kids [][]byte, drop map[int]bool) []int {
+	var cands []int
+	in := func(off uint64) int {
+		for j, i := range cands {
+			if b := f.boxes[i]; off >= uint64(b.off) && off < uint64(b.end()) {
+				return j
+			}
+		}
+		return -1
+	}
+	for pos, k := range kids {
+		if !drop[pos] {
+			continue
+		}
+		chunkOffsets(k, func(off uint64) {
+			if in(off) >= 0 {
+				return
+			}
+			i := sort.Search(len(f.boxes), func(i int) bool { return uint64(f.boxes[i].off) > off }) - 1
+			if i > 0 && string(f.boxes[i].typ[:]) == "mdat" && off < uint64(f.boxes[i].end()) && len(cands) < MaxCaptionLanguages {
+				cands = append(cands, i)
+			}
+		})
+	}
+	shared := make([]bool, len(cands))
+	for pos, k := range kids {
+		if drop[pos] || string(k[4:8]) != "trak" || len(cands) == 0 {
+			continue
+		}
+		chunkOffsets(k, func(off uint64) {
+			if j := in(off); j >= 0 {
+				shared[j] = true
+			}
+		})
+	}
+	var out []int
+	for j, i := range cands {
+		if !shared[j] {
+			out = append(out, i)
+		}
+	}
+	return out
 }

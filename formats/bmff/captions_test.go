@@ -180,13 +180,26 @@ func TestCaptions(t *testing.T) {
 				t.Errorf("English cue %q", text)
 			}
 
-			// labeling again replaces the store and keeps one caption track per language
-			again := labelEdit(t, l.out, formats.Edit{StoreLen: 2000, Captions: caps[:1], Media: &formats.MediaInfo{Title: "second"}})
+			// labeling again replaces the earlier caption tracks and their mdat, and the title
+			again := labelEdit(t, l.out, formats.Edit{StoreLen: 2000, Captions: caps[1:2], Media: &formats.MediaInfo{Title: "second"}})
 			out2 := filepath.Join(dir, "again."+v.ext)
 			os.WriteFile(out2, again.out, 0o644)
 			p2 := ffprobe(t, out2)
-			if n := len(p2.Streams); n != len(p.Streams)+1 || p2.Format.Tags["title"] != "second" || p2.Format.Tags["comment"] != media.Comment {
+			if n := len(p2.Streams); n != len(p.Streams)-2 || p2.Format.Tags["title"] != "second" || p2.Format.Tags["comment"] != media.Comment {
 				t.Errorf("relabeled: %d streams (had %d), tags %v", n, len(p.Streams), p2.Format.Tags)
+			}
+			if s := p2.Streams[len(p2.Streams)-1]; s.Tags["language"] != "rus" || s.Disposition["default"] != 1 || s.Disposition["forced"] != 1 {
+				t.Errorf("relabeled caption track: %v %v", s.Tags, s.Disposition)
+			}
+			// the Kazakh text: once in the comment, once (before) as a caption sample
+			if kk := []byte(caps[0].Text); bytes.Count(l.out, kk) != 2 || bytes.Count(again.out, kk) != 1 || bytes.Count(again.out, []byte(caps[1].Text)) != 1 {
+				t.Error("the earlier caption samples stayed in the relabeled output")
+			}
+			if _, _, text := firstCue(t, out2, "0:s:0"); text != warnings[1].Text {
+				t.Errorf("relabeled cue %q", text)
+			}
+			if a, b := avMD5(t, filepath.Join(dir, "in."+v.ext)), avMD5(t, out2); a != b {
+				t.Fatal("framemd5 of video and audio differs after relabeling")
 			}
 		})
 	}
@@ -382,6 +395,16 @@ func FuzzCaptions(f *testing.F) {
 		mkbox("udta", fullbox("meta", 0, 0, mdirHdlr(), mkbox("ilst", ilstItem("\xa9too", "x")))))
 	f.Add(append(append(bytes.Clone(ftyp), mkbox("mdat", []byte("abcd"))...), moov...), true)
 	f.Add(append(append(bytes.Clone(ftyp), moov...), mkbox("mdat", []byte("abcd"))...), false)
+	// a file that already carries our caption tracks, which a new layout replaces
+	seed := append(append(bytes.Clone(ftyp), mkbox("mdat", []byte("abcd"))...), moov...)
+	if c, err := formats.Open(bytes.NewReader(seed), int64(len(seed))); err == nil {
+		if l, err := c.(formats.Writable).Layout(formats.Edit{StoreLen: 64, Captions: warnings}); err == nil {
+			var out bytes.Buffer
+			if _, err := l.WriteTo(&out, bytes.NewReader(seed), l.Frame(make([]byte, 64))); err == nil {
+				f.Add(out.Bytes(), true)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte, captions bool) {
 		c, err := formats.Open(bytes.NewReader(data), int64(len(data)))
 		if err != nil {

@@ -26,6 +26,12 @@ import (
 // inserted before the first fragment and removed from outside the fragment sequence; Layout
 // refuses to drop a box from between fragments. e.EXIF is ignored: MP4 and MOV have no EXIF
 // location, and the EXIF item of a HEIF file is left as it is.
+//
+// e.Captions become timed-text (tx3g, mov_text) tracks, one per language, whose samples go into
+// a small mdat right after the store slot; e.Media goes into moov/udta, merged with what is
+// there (see captions.go). Caption tracks an earlier Layout wrote are replaced, with their mdat.
+// Files without a moov (HEIF, AVIF) ignore both; a fragmented movie refuses captions with
+// formats.ErrUnsupported and takes the metadata.
 func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 	if e.StoreLen < 0 || e.StoreLen > MaxStoreLen {
 		return nil, fmt.Errorf("manifest store of %d bytes (limit %d): %w", e.StoreLen, MaxStoreLen, formats.ErrTooLarge)
@@ -64,6 +70,11 @@ func (f *file) Layout(e formats.Edit) (*formats.Layout, error) {
 	x, err := f.planExtras(e, frag)
 	if err != nil {
 		return nil, err
+	}
+	if x != nil {
+		for _, i := range x.dropBox {
+			keep[i] = false
+		}
 	}
 
 	var xmpBox []byte
