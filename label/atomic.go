@@ -12,6 +12,20 @@ import (
 // then renamed over path, so a reader never sees a half-written file and a failure leaves
 // nothing behind.
 func WriteFileAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
+	return writeFileAtomic(path, mode, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := write(bw); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// writeFileAtomic is WriteFileAtomic handing the temporary file itself to write.
+func writeFileAtomic(path string, mode os.FileMode, write func(*os.File) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".ailabel-*")
 	if err != nil {
@@ -25,12 +39,8 @@ func WriteFileAtomic(path string, mode os.FileMode, write func(io.Writer) error)
 			os.Remove(name)
 		}
 	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
+	if err := write(tmp); err != nil {
 		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

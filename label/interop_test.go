@@ -358,3 +358,32 @@ func TestSignatureAlgorithmsInterop(t *testing.T) {
 		})
 	}
 }
+
+// LabelFile writes a file in one pass (placeholder, then the store patched in place); its output
+// verifies like the streamed one, for a data hash and for a BMFF hash.
+func TestLabelFileOnePass(t *testing.T) {
+	c := newCreds(t, "ailabel one pass", sign.KeyP256)
+	l := newLabeler(t, c)
+	root := testtool.ModuleRoot(t)
+	for _, name := range []string{"sample.jpg", "sample.png", "sample.webp"} {
+		in := filepath.Join(root, "testdata", name)
+		out := filepath.Join(t.TempDir(), name)
+		if _, err := l.LabelFile(t.Context(), in, out, false, label.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := label.VerifyFile(t.Context(), out, label.VerifyOptions{Trust: c.trust}); err != nil || r.State != manifest.StateTrusted {
+			t.Fatalf("%s: %v %+v", name, err, r)
+		}
+	}
+	mp4 := writeTemp(t, "in.mp4", makeVideo(t, "x.mp4"))
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	if _, err := l.LabelFile(t.Context(), mp4, out, false, label.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := label.VerifyFile(t.Context(), out, label.VerifyOptions{Trust: c.trust}); err != nil || r.State != manifest.StateTrusted {
+		t.Fatalf("mp4: %v %+v", err, r)
+	}
+	if v := testtool.C2PACheck(t, out); v.Exit != 0 {
+		t.Fatalf("c2pa-rs on the one-pass MP4: exit %d %v", v.Exit, v.Failures)
+	}
+}

@@ -14,6 +14,7 @@
 package label
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"github.com/ailabel/ailabel/formats"
 	_ "github.com/ailabel/ailabel/formats/all" // the built-in containers
 	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/manifest/bmffhash"
 	"github.com/ailabel/ailabel/sign"
 	"github.com/google/uuid"
 )
@@ -208,38 +210,110 @@ func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Wri
 		return nil, fmt.Errorf("label: %s: %w", f.Name, err)
 	}
 
-	var store []byte
-	switch f.Binding {
-	case formats.DataHash:
-		h := sha256.New()
-		for _, p := range lay.Pieces {
-			switch p.Kind {
-			case formats.Copy:
-				if _, err := io.Copy(h, io.NewSectionReader(r, p.Off, p.Len)); err != nil {
-					return nil, fmt.Errorf("label: hashing the input: %w", err)
-				}
-			case formats.Literal:
-				h.Write(p.Data)
-			}
-		}
-		off, n := lay.StoreOffset()
-		store, err = d.FinishDataHash([]manifest.ExclusionRange{{Start: uint64(off), Length: uint64(n)}}, h.Sum(nil))
-	case formats.BMFFHash:
-		var sum []byte
-		sum, err = bmffHash(lay, r, d.Len())
-		if err == nil {
-			store, err = d.FinishBMFF(sum)
-		}
-	}
+	n, err := writeLabeled(lay, d, f.Binding, r, w)
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	n, err := lay.WriteTo(w, r, lay.Frame(store))
-	if err != nil {
-		return nil, fmt.Errorf("label: writing the output: %w", err)
-	}
 	res.Manifest, res.InstanceID, res.Size = d.Label(), d.InstanceID(), n
 	return res, nil
+}
+
+// writeLabeled hashes the layout's output (everything but the store slot for a data hash; the
+// whole stream, slot included, for a BMFF hash), finishes and signs the manifest, and writes the
+// output. Written to a file, it takes one pass over the input: the output goes out with a
+// zero-filled store while it is hashed, and the signed store is written into its slot at the end.
+// Any other writer gets a hashing pass, then a writing pass.
+func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r io.ReaderAt, w io.Writer) (int64, error) {
+	placeholder := lay.Frame(make([]byte, d.Len()))
+	var hw io.Writer
+	var bh *bmffhash.Hasher
+	dh := sha256.New()
+	if b == formats.BMFFHash {
+		var err error
+		if bh, err = bmffhash.NewHasher(sha256.New(), bmffExclusions()); err != nil {
+			return 0, err
+		}
+		hw = bh
+	} else {
+		hw = dh
+	}
+	finish := func() ([]byte, error) {
+		if b == formats.BMFFHash {
+			sum, err := bh.Sum()
+			if err != nil {
+				return nil, fmt.Errorf("hashing the output: %w", err)
+			}
+			return d.FinishBMFF(sum)
+		}
+		off, n := lay.StoreOffset()
+		return d.FinishDataHash([]manifest.ExclusionRange{{Start: uint64(off), Length: uint64(n)}}, dh.Sum(nil))
+	}
+	// feed sends every piece to the hash and, when out is not nil, to out.
+	feed := func(out io.Writer) error {
+		both := hw
+		if out != nil {
+			both = io.MultiWriter(out, hw)
+		}
+		for _, p := range lay.Pieces {
+			var err error
+			switch p.Kind {
+			case formats.Copy:
+				var n int64
+				n, err = io.Copy(both, io.NewSectionReader(r, p.Off, p.Len))
+				if err == nil && n != p.Len {
+					err = io.ErrUnexpectedEOF
+				}
+			case formats.Literal:
+				_, err = both.Write(p.Data)
+			case formats.Store:
+				if out != nil {
+					if _, err = out.Write(placeholder); err != nil {
+						break
+					}
+				}
+				if b == formats.BMFFHash {
+					_, err = hw.Write(placeholder)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	if f, ok := w.(*os.File); ok {
+		if start, err := f.Seek(0, io.SeekCurrent); err == nil {
+			bw := bufio.NewWriterSize(f, 1<<20)
+			if err := feed(bw); err != nil {
+				return 0, fmt.Errorf("writing the output: %w", err)
+			}
+			if err := bw.Flush(); err != nil {
+				return 0, fmt.Errorf("writing the output: %w", err)
+			}
+			store, err := finish()
+			if err != nil {
+				return 0, err
+			}
+			off, _ := lay.StoreOffset()
+			if _, err := f.WriteAt(lay.Frame(store), start+off); err != nil {
+				return 0, fmt.Errorf("writing the manifest store: %w", err)
+			}
+			return lay.Size(), nil
+		}
+	}
+	if err := feed(nil); err != nil {
+		return 0, fmt.Errorf("hashing the input: %w", err)
+	}
+	store, err := finish()
+	if err != nil {
+		return 0, err
+	}
+	n, err := lay.WriteTo(w, r, lay.Frame(store))
+	if err != nil {
+		return n, fmt.Errorf("writing the output: %w", err)
+	}
+	return n, nil
 }
 
 // LabelFile labels the file in and writes the result to out atomically (a temporary file in the
@@ -264,9 +338,9 @@ func (l *Labeler) LabelFile(ctx context.Context, in, out string, inPlace bool, o
 		o.Title = filepath.Base(in)
 	}
 	var res *Result
-	err = WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+	err = writeFileAtomic(out, 0o644, func(w *os.File) error {
 		var err error
-		res, err = l.Label(ctx, f, st.Size(), w, o)
+		res, err = l.Label(ctx, f, st.Size(), w, o) // a file: labeled in one pass
 		return err
 	})
 	return res, err
