@@ -248,18 +248,22 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 		off, n := lay.StoreOffset()
 		return d.FinishDataHash([]manifest.ExclusionRange{{Start: uint64(off), Length: uint64(n)}}, dh.Sum(nil))
 	}
-	// feed sends every piece to the hash and, when out is not nil, to out.
+	// feed sends every piece to the hash and, when out is not nil, to out; hashing and writing
+	// run side by side on two cores.
 	feed := func(out io.Writer) error {
 		both := hw
 		if out != nil {
-			both = io.MultiWriter(out, hw)
+			t := newParallelTee(out, hw)
+			defer t.close()
+			both = t
 		}
+		buf := make([]byte, 1<<20)
 		for _, p := range lay.Pieces {
 			var err error
 			switch p.Kind {
 			case formats.Copy:
 				var n int64
-				n, err = io.Copy(both, io.NewSectionReader(r, p.Off, p.Len))
+				n, err = io.CopyBuffer(both, io.NewSectionReader(r, p.Off, p.Len), buf)
 				if err == nil && n != p.Len {
 					err = io.ErrUnexpectedEOF
 				}
@@ -315,6 +319,36 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 	}
 	return n, nil
 }
+
+// parallelTee writes each chunk to out and to h at the same time: h in a goroutine of its own,
+// out in the caller's. Write returns once both have the chunk, so the caller may reuse it.
+type parallelTee struct {
+	out  io.Writer
+	req  chan []byte
+	done chan error
+}
+
+func newParallelTee(out, h io.Writer) *parallelTee {
+	t := &parallelTee{out: out, req: make(chan []byte), done: make(chan error)}
+	go func() {
+		for p := range t.req {
+			_, err := h.Write(p)
+			t.done <- err
+		}
+	}()
+	return t
+}
+
+func (t *parallelTee) Write(p []byte) (int, error) {
+	t.req <- p
+	n, err := t.out.Write(p)
+	if herr := <-t.done; err == nil && herr != nil {
+		return n, herr
+	}
+	return n, err
+}
+
+func (t *parallelTee) close() { close(t.req) }
 
 // LabelFile labels the file in and writes the result to out atomically (a temporary file in the
 // same folder, renamed into place). out may equal in only when inPlace is true.
