@@ -12,6 +12,7 @@ require (
 	github.com/sigstore/sigstore/pkg/signature/kms/hashivault v1.10.4
 	github.com/veraison/go-cose v1.3.0
 	golang.org/x/image v0.33.0
+	golang.org/x/sys v0.38.0
 	golang.org/x/text v0.31.0
 )
 
@@ -52,7 +53,6 @@ require (
 	golang.org/x/crypto v0.45.0 // indirect
 	golang.org/x/net v0.47.0 // indirect
 	golang.org/x/sync v0.18.0 // indirect
-	golang.org/x/sys v0.38.0 // indirect
 	golang.org/x/term v0.37.0 // indirect
 	golang.org/x/time v0.12.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250825161204-c5933d9347a5 // indirect

@@ -288,7 +288,7 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 
 	if f, ok := w.(*os.File); ok {
 		if start, err := f.Seek(0, io.SeekCurrent); err == nil {
-			bw := bufio.NewWriterSize(f, 1<<20)
+			bw := bufio.NewWriterSize(&writeback{f: f, start: start}, 1<<20)
 			if err := feed(bw); err != nil {
 				return 0, fmt.Errorf("writing the output: %w", err)
 			}
@@ -318,6 +318,23 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 		return n, fmt.Errorf("writing the output: %w", err)
 	}
 	return n, nil
+}
+
+// writeback writes to a file and starts the kernel's writeback of every 64 MiB written.
+type writeback struct {
+	f           *os.File
+	start, done int64 // where the output began; bytes written
+	flushedUpTo int64
+}
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.done += int64(n)
+	if w.done-w.flushedUpTo >= 64<<20 {
+		startWriteback(w.f, w.start+w.flushedUpTo, w.done-w.flushedUpTo)
+		w.flushedUpTo = w.done
+	}
+	return n, err
 }
 
 // parallelTee writes each chunk to out and to h at the same time: h in a goroutine of its own,
