@@ -1,7 +1,7 @@
 // Command ailabel labels AI-generated content with signed C2PA manifests and verifies labels.
 //
 //	ailabel label IN -o OUT [--key K --cert C | --kms URI --cert C] [--model NAME] [--source-type TYPE]
-//	ailabel verify PATH... [--json] [--trust FILE]
+//	ailabel verify PATH... [--json|--csv] [--report FILE] [--trust FILE] [-j N] [--no-progress]
 //	ailabel inspect FILE
 //	ailabel keygen -o DIR
 //

@@ -2,38 +2,60 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ailabel/ailabel/formats"
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/sign"
 )
 
+// verifyItem is one path found on the command line or by walking a folder.
 type verifyItem struct {
 	path     string
-	explicit bool // named on the command line, not found by walking a folder
-	report   *label.Report
-	err      error
+	explicit bool  // named on the command line, not found by walking a folder
+	walkErr  error // the walk failed here (the item is not a file to verify)
+	symlink  bool  // a symbolic link found inside a folder: skipped, never followed
 }
+
+// verifyResult is what checking one item gave.
+type verifyResult struct {
+	verifyItem
+	report  *label.Report
+	err     error
+	skipped bool   // in a folder and not media or text: left out silently
+	thumb   string // a data: URI thumbnail, for --report
+}
+
+// inFlight bounds how many results wait for ordered printing per worker, so memory does not
+// grow with the number of files.
+const inFlight = 4
 
 func cmdVerify(ctx context.Context, e *env, args []string) int {
 	fset := newFlagSet(e, "verify", "PATH... [flags]")
 	asJSON := fset.Bool("json", false, "one JSON object per file (JSON Lines)")
+	asCSV := fset.Bool("csv", false, "CSV: a header, then one row per file")
 	trustFile := fset.String("trust", e.getenv("AILABEL_TRUST"), "PEM file of trust anchors (env AILABEL_TRUST); default: trust no signer")
 	jobs := fset.Int("j", runtime.NumCPU(), "files verified in parallel")
+	noProgress := fset.Bool("no-progress", false, "no progress bar, even on a terminal")
+	reportPath := fset.String("report", "", "also write a self-contained HTML report to this file")
 	pos, err := parseInterleaved(fset, args)
 	if isHelp(err) {
 		return exitOK
 	}
-	if err != nil || len(pos) == 0 || *jobs < 1 {
+	if err != nil || len(pos) == 0 || *jobs < 1 || (*asJSON && *asCSV) {
+		if *asJSON && *asCSV {
+			fmt.Fprintln(e.stderr, "ailabel: --json and --csv cannot be combined")
+		}
 		fset.Usage()
 		return exitUsage
 	}
@@ -46,105 +68,213 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		opt.Trust = ts
 	}
 
-	items, walkErrs := collect(pos)
-	for _, we := range walkErrs {
-		fmt.Fprintf(e.stderr, "ailabel: %v\n", we)
+	var out resultWriter
+	switch {
+	case *asJSON:
+		out = newJSONWriter(e.stdout)
+	case *asCSV:
+		out = newCSVWriter(e.stdout)
+	default:
+		out = &textWriter{w: e.stdout, color: colorOK(e, e.stdout)}
 	}
-	// Verify in parallel, print in order.
+	var html *htmlWriter
+	if *reportPath != "" {
+		if html, err = newHTMLWriter(*reportPath, time.Now()); err != nil {
+			return errorf(e, "%v", err)
+		}
+	}
+	stdoutTerm := isTerminal(e.stdout)
+	var prog *progress
+	if !*noProgress && isTerminal(e.stderr) {
+		prog = newProgress(e.stderr, time.Now)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var found atomic.Int64
+	items := make(chan verifyItem)
+	go func() {
+		defer close(items)
+		walk(ctx, pos, items, &found)
+	}()
+
+	// Verify in parallel, print in order: the dispatcher hands each item to a worker and queues
+	// its future result; the queue's capacity bounds the results held at any time.
+	type job struct {
+		it  verifyItem
+		res chan verifyResult
+	}
+	work := make(chan job)
+	queue := make(chan chan verifyResult, *jobs*inFlight)
 	var wg sync.WaitGroup
-	next := make(chan int)
-	done := make([]chan struct{}, len(items))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
 	for w := 0; w < *jobs; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				it := &items[i]
-				if it.path == "-" {
-					it.report, it.err = verifyStdin(ctx, e, opt)
-				} else {
-					it.report, it.err = label.VerifyFile(ctx, it.path, opt)
-				}
-				close(done[i])
+			for j := range work {
+				j.res <- verifyOne(ctx, e, j.it, opt, html != nil)
 			}
 		}()
 	}
 	go func() {
-		for i := range items {
-			next <- i
-		}
-		close(next)
-	}()
-	var nValid, nInvalid, nNone, nErr, nDamaged int
-	enc := json.NewEncoder(e.stdout)
-	for i := range items {
-		<-done[i]
-		it := &items[i]
-		if it.err != nil && !it.explicit && errors.Is(it.err, formats.ErrUnsupported) {
-			continue // a file in a folder that is not media or text
-		}
-		if it.err != nil {
-			nErr++
-			if errors.Is(it.err, formats.ErrMalformed) || errors.Is(it.err, formats.ErrTooLarge) {
-				nDamaged++ // damaged content: c2pa-check calls it invalid (exit 1) too
-			}
-			msg := it.err.Error()
-			if errors.Is(it.err, formats.ErrUnsupported) {
-				msg = "unsupported format: not an image, video or text ailabel reads"
-			}
-			if *asJSON {
-				enc.Encode(map[string]any{"file": it.path, "verdict": "error", "error": msg})
+		defer close(queue)
+		defer close(work)
+		for it := range items {
+			res := make(chan verifyResult, 1)
+			if it.walkErr != nil || it.symlink {
+				res <- verifyResult{verifyItem: it}
 			} else {
-				fmt.Fprintf(e.stdout, "%s: UNREADABLE %s\n", it.path, msg)
+				work <- job{it, res}
 			}
+			queue <- res
+		}
+	}()
+	if prog != nil {
+		prog.start(&found)
+	}
+
+	var sum summary
+	for res := range queue {
+		r := <-res
+		if prog != nil {
+			prog.add(1)
+		}
+		switch {
+		case r.walkErr != nil:
+			sum.walkErrs++
+			prog.above(func() { fmt.Fprintf(e.stderr, "ailabel: %s\n", sanitize(r.walkErr.Error())) })
 			continue
+		case r.symlink:
+			sum.symlinks++
+			continue
+		case r.skipped:
+			sum.skipped++
+			continue
+		case r.err != nil && errors.Is(r.err, context.Canceled) && ctx.Err() != nil:
+			continue // interrupted: not a verdict on the file
 		}
-		r := it.report
-		switch r.Verdict {
-		case label.Valid:
-			nValid++
-		case label.Invalid:
-			nInvalid++
-		default:
-			nNone++
-		}
-		if *asJSON {
-			enc.Encode(r)
+		sum.add(&r)
+		var err error
+		if stdoutTerm {
+			prog.above(func() { err = out.write(&r) })
 		} else {
-			fmt.Fprintf(e.stdout, "%s: %s\n", it.path, humanLine(r))
+			err = out.write(&r)
+		}
+		if err == nil && html != nil {
+			err = html.write(&r)
+		}
+		if err != nil {
+			// stdout is gone (a closed pipe): stop reading results; workers finish their
+			// current file and the walk stops on the cancelled context.
+			cancel()
+			prog.stop()
+			fmt.Fprintf(e.stderr, "ailabel: writing the results: %v\n", err)
+			for range queue {
+			}
+			wg.Wait()
+			if html != nil {
+				html.close()
+			}
+			return exitUsage
 		}
 	}
 	wg.Wait()
-	total := nValid + nInvalid + nNone + nErr
-	if !*asJSON && total > 1 {
-		fmt.Fprintf(e.stdout, "\n%d files: %d labeled and valid, %d labeled but invalid, %d not labeled, %d unreadable\n",
-			total, nValid, nInvalid, nNone, nErr)
+	prog.stop()
+	if err := out.flush(); err != nil {
+		fmt.Fprintf(e.stderr, "ailabel: writing the results: %v\n", err)
+		return exitUsage
 	}
-	if opt.Trust.Len() == 0 && !*asJSON && nValid+nInvalid > 0 {
+	if html != nil {
+		if err := html.close(); err != nil {
+			fmt.Fprintf(e.stderr, "ailabel: writing the report: %v\n", err)
+			return exitUsage
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		fmt.Fprintf(e.stderr, "ailabel: interrupted\n")
+		return exitUsage
+	}
+	// The summary: on stdout for people; on stderr for --json and --csv, so pipelines get only
+	// one record per file.
+	if sum.total() > 1 || sum.symlinks > 0 || sum.skipped > 0 || (sum.total() == 0 && sum.walkErrs == 0) {
+		if _, text := out.(*textWriter); text {
+			fmt.Fprint(e.stdout, "\n"+sum.String())
+		} else {
+			fmt.Fprint(e.stderr, sum.String())
+		}
+	}
+	if opt.Trust.Len() == 0 && out.human() && sum.valid+sum.invalid > 0 {
 		fmt.Fprintln(e.stderr, "ailabel: note: no trust anchors given (--trust), so no signer is trusted; signatures and hashes were still checked")
 	}
-	switch {
-	case nInvalid > 0 || nDamaged > 0:
-		return exitInvalid
-	case nErr > 0 || len(walkErrs) > 0 || total == 0:
-		return exitUsage
-	case nNone > 0:
-		return exitNotLabeled
-	}
-	return exitOK
+	return sum.exitCode()
 }
 
-func humanLine(r *label.Report) string {
-	switch r.Verdict {
-	case label.Valid:
-		return "VALID " + r.Summary
-	case label.Invalid:
-		return "INVALID " + r.Summary
+// verifyOne checks one file, and makes its thumbnail when thumbs is set. In a folder, a file
+// whose format is not sniffed is skipped, and so is one that only the plain-text fallback
+// matches unless its name ends like a format ailabel reads (.txt, .md, …): a folder's source
+// code, JSON or logs are not content to moderate.
+func verifyOne(ctx context.Context, e *env, it verifyItem, opt label.VerifyOptions, thumbs bool) verifyResult {
+	res := verifyResult{verifyItem: it}
+	if it.path == "-" {
+		res.report, res.err = verifyStdin(ctx, e, opt)
+		return res
 	}
-	return "NOT LABELED " + strings.TrimPrefix(r.Summary, "not labeled: ")
+	if err := ctx.Err(); err != nil {
+		res.err = err
+		return res
+	}
+	f, err := os.Open(it.path)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if !st.Mode().IsRegular() {
+		res.err = fmt.Errorf("%s is not a regular file", it.path)
+		return res
+	}
+	if !it.explicit {
+		head := make([]byte, formats.SniffLen)
+		n, err := f.ReadAt(head, 0)
+		if err != nil && err != io.EOF {
+			res.err = fmt.Errorf("reading %s: %w", it.path, err)
+			return res
+		}
+		ft, err := formats.Sniff(head[:n])
+		if err != nil || (ft.Fallback && !knownExtension(it.path)) {
+			res.skipped = true
+			return res
+		}
+	}
+	res.report, res.err = label.Verify(ctx, f, st.Size(), opt)
+	if res.report != nil {
+		res.report.File = it.path
+		if thumbs {
+			res.thumb = thumbnail(f, st.Size(), res.report.Format)
+		}
+	}
+	return res
+}
+
+// knownExtension reports whether the file name ends with an extension of a registered format.
+func knownExtension(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == "" {
+		return false
+	}
+	for _, f := range formats.All() {
+		for _, x := range f.Extensions {
+			if x == ext {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func verifyStdin(ctx context.Context, e *env, opt label.VerifyOptions) (*label.Report, error) {
@@ -165,37 +295,74 @@ func verifyStdin(ctx context.Context, e *env, opt label.VerifyOptions) (*label.R
 	return r, err
 }
 
-// collect expands folders (recursively; symbolic links are not followed) into files.
-func collect(paths []string) ([]verifyItem, []error) {
-	var items []verifyItem
-	var errs []error
+// walk sends every path to check to items: files named on the command line as they are, and the
+// regular files inside folders, recursively. Symbolic links inside folders are never followed
+// (filepath.WalkDir does not), so a walk cannot leave the tree or loop; they are sent as skipped.
+// A folder named through a symbolic link on the command line is walked.
+func walk(ctx context.Context, paths []string, items chan<- verifyItem, found *atomic.Int64) {
+	send := func(it verifyItem) bool {
+		found.Add(1)
+		select {
+		case items <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for _, p := range paths {
 		if p == "-" {
-			items = append(items, verifyItem{path: p, explicit: true})
+			if !send(verifyItem{path: p, explicit: true}) {
+				return
+			}
 			continue
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, err)
+			if !send(verifyItem{path: p, walkErr: err}) {
+				return
+			}
 			continue
 		}
 		if !st.IsDir() {
-			items = append(items, verifyItem{path: p, explicit: true})
+			if !send(verifyItem{path: p, explicit: true}) {
+				return
+			}
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		root := p
+		if lst, err := os.Lstat(p); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+			// The user named the link: walk the folder it points to (a trailing separator makes
+			// the walk's first Lstat resolve it), keeping the user's spelling in the paths.
+			root = p + string(filepath.Separator)
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if ctx.Err() != nil {
+				return filepath.SkipAll
+			}
 			if err != nil {
-				errs = append(errs, err)
+				if !send(verifyItem{path: path, walkErr: err}) {
+					return filepath.SkipAll
+				}
 				return nil
 			}
-			if d.Type().IsRegular() {
-				items = append(items, verifyItem{path: path})
+			var it verifyItem
+			switch {
+			case d.Type().IsRegular():
+				it = verifyItem{path: path}
+			case d.Type()&fs.ModeSymlink != 0:
+				it = verifyItem{path: path, symlink: true}
+			default:
+				return nil // folders, devices, sockets, pipes
+			}
+			if !send(it) {
+				return filepath.SkipAll
 			}
 			return nil
 		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("walking %s: %w", p, err))
+		if err != nil && !errors.Is(err, filepath.SkipAll) {
+			if !send(verifyItem{path: p, walkErr: fmt.Errorf("walking %s: %w", p, err)}) {
+				return
+			}
 		}
 	}
-	return items, errs
 }
