@@ -12,7 +12,7 @@ import (
 )
 
 // vectors mirrors testdata/vectors.json (C2PA 2.4 Appendix A reference outputs from
-// encypherai/c2pa-text's golden vectors; see /work/shared/testdata/c2pa-text-golden/README.md).
+// encypherai/c2pa-text's golden vectors; see ../shared/testdata/c2pa-text-golden beside the repository).
 type vectors struct {
 	DataURI []struct {
 		Name        string `json:"name"`
