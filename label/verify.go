@@ -3,14 +3,17 @@ package label
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/formats/exif"
 	"github.com/ailabel/ailabel/formats/xmp"
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/sign"
@@ -98,6 +101,11 @@ type Report struct {
 	Metadata *MetadataLabel `json:"metadata,omitempty"`
 	// Notices are the human-readable warnings found in the content (text disclaimers).
 	Notices []formats.NoticeText `json:"notices,omitempty"`
+	// AIGC is China's implicit label (TC260 Annex E) when the content carries one.
+	AIGC *AIGCLabel `json:"aigc,omitempty"`
+	// LabelKinds names every kind of label found: "c2pa", "iptc" (XMP DigitalSourceType),
+	// "aigc" (China's TC260 metadata), "disclaimer" (a human-readable warning).
+	LabelKinds []string `json:"label_kinds"`
 	// Store is the raw manifest store, for inspect; not serialised.
 	Store *manifest.Store `json:"-"`
 }
@@ -106,6 +114,55 @@ type Report struct {
 type MetadataLabel struct {
 	DigitalSourceType string `json:"digital_source_type,omitempty"`
 	CreatorTool       string `json:"creator_tool,omitempty"`
+}
+
+// AIGCLabel is the implicit label of China's labeling measures: a JSON object under the key
+// "AIGC" (TC260 practice guides, Annex E of GB 45438-2025). It is unsigned metadata: it says
+// what the producer claims, nothing more.
+type AIGCLabel struct {
+	Label           string `json:"Label"` // "1" AI-generated, "2" possibly, "3" suspected
+	ContentProducer string `json:"ContentProducer,omitempty"`
+	ProduceID       string `json:"ProduceID,omitempty"`
+	Where           string `json:"where"` // "XMP TC260:AIGC" or "EXIF UserComment"
+	Raw             string `json:"raw"`
+}
+
+// NSTC260 is the XMP namespace of the TC260 AIGC property.
+const NSTC260 = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+
+// parseAIGC reads the AIGC JSON leniently (values may be strings or numbers; some producers write
+// non-conforming values such as "Label":"AIGC"). wrapped is set for the EXIF form {"AIGC":{…}}.
+func parseAIGC(raw, where string, wrapped bool) *AIGCLabel {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil
+	}
+	if wrapped {
+		inner, ok := m["AIGC"].(map[string]any)
+		if !ok {
+			return nil
+		}
+		m = inner
+	}
+	str := func(k string) string {
+		switch v := m[k].(type) {
+		case string:
+			return v
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		return ""
+	}
+	a := &AIGCLabel{Label: str("Label"), ContentProducer: str("ContentProducer"), ProduceID: str("ProduceID"), Where: where, Raw: raw}
+	if a.Label == "" && a.ContentProducer == "" && a.ProduceID == "" {
+		return nil
+	}
+	return a
+}
+
+// aiFromAIGC reads the Label value: "1" (and the non-conforming "AIGC") mean AI-generated.
+func aiFromAIGC(a *AIGCLabel) bool {
+	return a != nil && (a.Label == "1" || strings.EqualFold(a.Label, "AIGC"))
 }
 
 // Failures returns the failure codes.
@@ -147,12 +204,23 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		return nil, err
 	}
 	rep := &Report{Format: c.Format().Name}
+	defer rep.kinds()
 	if nr, ok := c.(formats.NoticeReader); ok {
 		rep.Notices = nr.Notices()
 	}
 	if p := c.XMP(); p != nil {
-		if info, err := xmp.Parse(p); err == nil && (info.DigitalSourceType != "" || info.CreatorTool != "") {
-			rep.Metadata = &MetadataLabel{DigitalSourceType: info.DigitalSourceType, CreatorTool: info.CreatorTool}
+		if info, err := xmp.Parse(p); err == nil {
+			if info.DigitalSourceType != "" || info.CreatorTool != "" {
+				rep.Metadata = &MetadataLabel{DigitalSourceType: info.DigitalSourceType, CreatorTool: info.CreatorTool}
+			}
+			if v := info.Get(NSTC260, "AIGC"); v != "" {
+				rep.AIGC = parseAIGC(v, "XMP TC260:AIGC", false)
+			}
+		}
+	}
+	if e := c.EXIF(); rep.AIGC == nil && e != nil {
+		if f, err := exif.Parse(e); err == nil && strings.Contains(f.UserComment, `"AIGC"`) {
+			rep.AIGC = parseAIGC(strings.TrimSpace(f.UserComment), "EXIF UserComment", true)
 		}
 	}
 	raw, err := c.ManifestStore()
@@ -163,6 +231,11 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 			rep.AIGenerated = manifest.IsAI(rep.Metadata.DigitalSourceType)
 			rep.DigitalSourceType = rep.Metadata.DigitalSourceType
 			rep.Summary = "not labeled: only an IPTC tag in XMP (" + shortType(rep.DigitalSourceType) + "), no signed manifest"
+		}
+		if rep.AIGC != nil {
+			rep.AIGenerated = rep.AIGenerated || aiFromAIGC(rep.AIGC)
+			rep.Summary = fmt.Sprintf("not labeled: only China's AIGC metadata label (Label=%s, producer %q, in %s), no signed manifest",
+				rep.AIGC.Label, rep.AIGC.ContentProducer, rep.AIGC.Where)
 		}
 		if len(rep.Notices) > 0 {
 			rep.Summary = "not labeled: an AI disclaimer is shown, but there is no C2PA manifest"
@@ -222,6 +295,23 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		rep.Summary = validSummary(rep)
 	}
 	return rep, nil
+}
+
+// kinds fills LabelKinds from what was found.
+func (r *Report) kinds() {
+	r.LabelKinds = []string{}
+	if r.Verdict != NotLabeled {
+		r.LabelKinds = append(r.LabelKinds, "c2pa")
+	}
+	if r.Metadata != nil && r.Metadata.DigitalSourceType != "" {
+		r.LabelKinds = append(r.LabelKinds, "iptc")
+	}
+	if r.AIGC != nil {
+		r.LabelKinds = append(r.LabelKinds, "aigc")
+	}
+	if len(r.Notices) > 0 {
+		r.LabelKinds = append(r.LabelKinds, "disclaimer")
+	}
 }
 
 func (r *Report) invalid(code, why string) {
