@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -53,6 +54,19 @@ func BenchmarkLabel12MPJPEG(b *testing.B)  { benchLabel(b, 0) }
 func BenchmarkLabel16MBPNG(b *testing.B)   { benchLabel(b, 1) }
 func BenchmarkVerify12MPJPEG(b *testing.B) { benchVerify(b, 0) }
 func BenchmarkVerify16MBPNG(b *testing.B)  { benchVerify(b, 1) }
+
+// BenchmarkLabel1KText labels 1 KB of text: the sidecar's most frequent request.
+func BenchmarkLabel1KText(b *testing.B) {
+	l := benchLabeler(b)
+	in := []byte(strings.Repeat("The model wrote this sentence. ", 33))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Label(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, label.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
 
 func pick(b *testing.B, i int) []byte {
 	j, p := benchInputs(b)

@@ -250,14 +250,22 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 	}
 	// feed sends every piece to the hash and, when out is not nil, to out; hashing and writing
 	// run side by side on two cores.
+	var largest int64
+	for _, p := range lay.Pieces {
+		if p.Kind == formats.Copy {
+			largest = max(largest, p.Len)
+		}
+	}
 	feed := func(out io.Writer) error {
 		both := hw
-		if out != nil {
+		if out != nil && lay.Size() >= 4<<20 { // a second core pays off only on larger outputs
 			t := newParallelTee(out, hw)
 			defer t.close()
 			both = t
+		} else if out != nil {
+			both = io.MultiWriter(out, hw)
 		}
-		buf := make([]byte, 1<<20)
+		buf := make([]byte, min(max(largest, 32<<10), 1<<20))
 		for _, p := range lay.Pieces {
 			var err error
 			switch p.Kind {
