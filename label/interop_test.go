@@ -387,3 +387,25 @@ func TestLabelFileOnePass(t *testing.T) {
 		t.Fatalf("c2pa-rs on the one-pass MP4: exit %d %v", v.Exit, v.Failures)
 	}
 }
+
+// Label into a caller's *os.File opened for appending (stdout redirected with >>): the two-pass
+// path is used, since such a file cannot be patched in place.
+func TestLabelIntoAppendModeFile(t *testing.T) {
+	l := newLabeler(t, newCreds(t, "append", sign.KeyP256))
+	in, err := os.ReadFile(filepath.Join(testtool.ModuleRoot(t), "testdata", "sample.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.jpg")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Label(t.Context(), bytes.NewReader(in), int64(len(in)), f, label.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if r, err := label.VerifyFile(t.Context(), path, label.VerifyOptions{}); err != nil || r.Verdict != label.Valid {
+		t.Fatalf("%v %+v", err, r)
+	}
+}

@@ -133,6 +133,12 @@ func (l *Labeler) merge(o Options) (Options, string, error) {
 // Label reads the asset from r (size bytes), and writes it labeled to w. The input is read
 // twice (once to hash the output, once to write it) and never held in memory whole.
 func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, o Options) (*Result, error) {
+	return l.label(ctx, r, size, w, nil, o)
+}
+
+// label writes the output to w, or, when file is not nil, into file in one pass (file is a
+// fresh file of ours, positioned at 0 and not in append mode).
+func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, file *os.File, o Options) (*Result, error) {
 	o, dst, err := l.merge(o)
 	if err != nil {
 		return nil, err
@@ -210,7 +216,7 @@ func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Wri
 		return nil, fmt.Errorf("label: %s: %w", f.Name, err)
 	}
 
-	n, err := writeLabeled(lay, d, f.Binding, r, w)
+	n, err := writeLabeled(lay, d, f.Binding, r, w, file)
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
@@ -220,10 +226,10 @@ func (l *Labeler) Label(ctx context.Context, r io.ReaderAt, size int64, w io.Wri
 
 // writeLabeled hashes the layout's output (everything but the store slot for a data hash; the
 // whole stream, slot included, for a BMFF hash), finishes and signs the manifest, and writes the
-// output. Written to a file, it takes one pass over the input: the output goes out with a
-// zero-filled store while it is hashed, and the signed store is written into its slot at the end.
-// Any other writer gets a hashing pass, then a writing pass.
-func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r io.ReaderAt, w io.Writer) (int64, error) {
+// output. Into a file of ours (LabelFile's temporary file) it takes one pass over the input: the
+// output goes out with a zero-filled store while it is hashed, and the signed store is written
+// into its slot at the end. Any other writer gets a hashing pass, then a writing pass.
+func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r io.ReaderAt, w io.Writer, file *os.File) (int64, error) {
 	placeholder := lay.Frame(make([]byte, d.Len()))
 	var hw io.Writer
 	var bh *bmffhash.Hasher
@@ -294,7 +300,7 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 		return nil
 	}
 
-	if f, ok := w.(*os.File); ok {
+	if f := file; f != nil {
 		if start, err := f.Seek(0, io.SeekCurrent); err == nil {
 			bw := bufio.NewWriterSize(&writeback{f: f, start: start}, 1<<20)
 			if err := feed(bw); err != nil {
@@ -399,7 +405,7 @@ func (l *Labeler) LabelFile(ctx context.Context, in, out string, inPlace bool, o
 	var res *Result
 	err = writeFileAtomic(out, 0o644, func(w *os.File) error {
 		var err error
-		res, err = l.Label(ctx, f, st.Size(), w, o) // a file: labeled in one pass
+		res, err = l.label(ctx, f, st.Size(), nil, w, o) // our own temporary file: one pass
 		return err
 	})
 	return res, err
