@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ailabel/ailabel/formats"
-	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/formats/formatstest"
 )
 
 func sample(t testing.TB, name string) []byte {
@@ -32,23 +32,7 @@ func mustOpen(t *testing.T, b []byte) *File {
 }
 
 func TestReferenceFiles(t *testing.T) {
-	un := sample(t, "unsigned.gif")
-	if _, err := mustOpen(t, un).ManifestStore(); !errors.Is(err, formats.ErrNoManifest) {
-		t.Fatalf("unsigned: %v, want ErrNoManifest", err)
-	}
-	signed := sample(t, "c2pa-rs-signed.gif")
-	store, err := mustOpen(t, signed).ManifestStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := manifest.ParseStore(store); err != nil {
-		t.Fatalf("ParseStore: %v", err)
-	}
-	for _, b := range [][]byte{un, signed} {
-		if f, err := formats.Sniff(b[:formats.SniffLen]); err != nil || f.Name != "gif" {
-			t.Fatalf("Sniff: %v, %v", f, err)
-		}
-	}
+	formatstest.CheckReferencePair(t, &Format, sample(t, "unsigned.gif"), sample(t, "c2pa-rs-signed.gif"))
 }
 
 // gifWith builds a minimal GIF89a with a global colour table, the given extension blocks and a

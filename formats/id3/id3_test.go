@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ailabel/ailabel/formats"
-	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/formats/formatstest"
 )
 
 func sample(t testing.TB, name string) []byte {
@@ -24,40 +24,8 @@ func sample(t testing.TB, name string) []byte {
 func openBytes(b []byte) (*File, error) { return Open(bytes.NewReader(b), int64(len(b))) }
 
 func TestReferenceFiles(t *testing.T) {
-	for _, ext := range []string{"mp3", "flac"} {
-		un := sample(t, "unsigned."+ext)
-		f, err := openBytes(un)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.ManifestStore(); !errors.Is(err, formats.ErrNoManifest) {
-			t.Fatalf("unsigned.%s: %v, want ErrNoManifest", ext, err)
-		}
-		signed := sample(t, "c2pa-rs-signed."+ext)
-		if f, err = openBytes(signed); err != nil {
-			t.Fatal(err)
-		}
-		store, err := f.ManifestStore()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := manifest.ParseStore(store); err != nil {
-			t.Fatalf("%s ParseStore: %v", ext, err)
-		}
-		for _, b := range [][]byte{un, signed} {
-			c, err := formats.Open(bytes.NewReader(b), int64(len(b)))
-			if err != nil || c.Format().Name != ext {
-				t.Fatalf("formats.Open of a %s: %v, %v", ext, c, err)
-			}
-		}
-		for n := range len(signed) {
-			if f, err := openBytes(signed[:n]); err == nil {
-				if s, err := f.ManifestStore(); err == nil && !bytes.Equal(s, store) {
-					t.Fatalf("prefix %d: a different store", n)
-				}
-			}
-		}
-	}
+	formatstest.CheckReferencePair(t, &MP3, sample(t, "unsigned.mp3"), sample(t, "c2pa-rs-signed.mp3"))
+	formatstest.CheckReferencePair(t, &FLAC, sample(t, "unsigned.flac"), sample(t, "c2pa-rs-signed.flac"))
 }
 
 func syncsafeBytes(n int) []byte {

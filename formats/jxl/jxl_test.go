@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ailabel/ailabel/formats"
-	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/formats/formatstest"
 )
 
 func sample(t testing.TB, name string) []byte {
@@ -24,40 +24,7 @@ func sample(t testing.TB, name string) []byte {
 func open(b []byte) (*File, error) { return Open(bytes.NewReader(b), int64(len(b))) }
 
 func TestReferenceFiles(t *testing.T) {
-	un := sample(t, "unsigned.jxl")
-	f, err := open(un)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.ManifestStore(); !errors.Is(err, formats.ErrNoManifest) {
-		t.Fatalf("unsigned: %v, want ErrNoManifest", err)
-	}
-	signed := sample(t, "c2pa-rs-signed.jxl")
-	if f, err = open(signed); err != nil {
-		t.Fatal(err)
-	}
-	store, err := f.ManifestStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := manifest.ParseStore(store); err != nil {
-		t.Fatalf("ParseStore: %v", err)
-	}
-	for _, b := range [][]byte{un, signed} {
-		if f, err := formats.Sniff(b[:formats.SniffLen]); err != nil || f.Name != "jxl" {
-			t.Fatalf("Sniff: %v, %v", f, err)
-		}
-	}
-	for n := range len(signed) {
-		if f, err := open(signed[:n]); err == nil {
-			if s, err := f.ManifestStore(); err == nil && !bytes.Equal(s, store) {
-				t.Fatalf("prefix %d: a different store", n)
-			}
-			if n != 12 && n != 32 && n != 3300 { // box boundaries
-				t.Fatalf("prefix %d of %d opened", n, len(signed))
-			}
-		}
-	}
+	formatstest.CheckReferencePair(t, &Format, sample(t, "unsigned.jxl"), sample(t, "c2pa-rs-signed.jxl"))
 }
 
 func box(typ string, payload []byte) []byte {

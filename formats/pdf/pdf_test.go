@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/ailabel/ailabel/formats"
-	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/formats/formatstest"
 )
 
 func sample(t testing.TB, name string) []byte {
@@ -26,37 +26,7 @@ func sample(t testing.TB, name string) []byte {
 func openBytes(b []byte) (*File, error) { return Open(bytes.NewReader(b), int64(len(b))) }
 
 func TestReferenceFiles(t *testing.T) {
-	un := sample(t, "unsigned.pdf")
-	f, err := openBytes(un)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.ManifestStore(); !errors.Is(err, formats.ErrNoManifest) {
-		t.Fatalf("unsigned: %v, want ErrNoManifest", err)
-	}
-	signed := sample(t, "c2pa-rs-signed.pdf")
-	if f, err = openBytes(signed); err != nil {
-		t.Fatal(err)
-	}
-	store, err := f.ManifestStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := manifest.ParseStore(store); err != nil {
-		t.Fatalf("ParseStore: %v", err)
-	}
-	for _, b := range [][]byte{un, signed} {
-		if f, err := formats.Sniff(b[:formats.SniffLen]); err != nil || f.Name != "pdf" {
-			t.Fatalf("Sniff: %v, %v", f, err)
-		}
-	}
-	for n := range len(signed) {
-		if f, err := openBytes(signed[:n]); err == nil {
-			if s, err := f.ManifestStore(); err == nil && !bytes.Equal(s, store) {
-				t.Fatalf("prefix %d: a different store", n)
-			}
-		}
-	}
+	formatstest.CheckReferencePair(t, &Format, sample(t, "unsigned.pdf"), sample(t, "c2pa-rs-signed.pdf"))
 }
 
 // pdfOf joins objects into a PDF body (no xref: Open does not need one).
