@@ -15,6 +15,7 @@ package formats
 import (
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"sort"
 	"sync"
@@ -109,6 +110,20 @@ type Caption struct {
 // MediaInfo is user-data metadata. Empty fields are left as the input has them.
 type MediaInfo struct {
 	Title, Comment, Description string
+	// Keys are further metadata items under free-form keys, such as China's "AIGC" label. MP4
+	// and MOV write them, with the title, comment and description, as QuickTime metadata keys
+	// (moov/udta/meta, handler mdta), the way ffmpeg's use_metadata_tags does; the input's
+	// udta metadata box is then replaced.
+	Keys []MetaKey
+}
+
+// MetaKey is one free-form metadata item.
+type MetaKey struct{ Key, Value string }
+
+// MetaKeyReader is implemented by containers that carry free-form metadata keys (MP4 and MOV:
+// QuickTime metadata keys).
+type MetaKeyReader interface {
+	MetaKeys() []MetaKey
 }
 
 // Notice is a human-readable warning that a container shows in its own way: a disclaimer
@@ -122,6 +137,23 @@ type Notice struct {
 // NoticeText is a warning in one language (a BCP 47 tag such as "kk", "ru", "en").
 type NoticeText struct {
 	Lang, Text string
+}
+
+// OverlayFunc returns, for a picture of the given bounds, an image to composite over it (draw.Over)
+// and where: the overlay's pixel at overlay.Bounds().Min lands on at.Min.
+type OverlayFunc func(bounds image.Rectangle) (overlay image.Image, at image.Rectangle, err error)
+
+// Painter is implemented by image containers that can composite an overlay onto their picture and
+// write the container back with everything else kept (metadata, ICC profile, text chunks,
+// EXIF/XMP; any C2PA store is kept as bytes too: the labeler replaces it later).
+type Painter interface {
+	Paint(w io.Writer, overlay OverlayFunc) (PaintInfo, error)
+}
+
+// PaintInfo tells what Paint changed and how.
+type PaintInfo struct {
+	Changed image.Rectangle // the pixels that may differ; every pixel outside decodes identical to the input
+	Method  string          // e.g. "JPEG: 48 of 1875 MCUs re-coded, the rest copied", "PNG re-encoded losslessly"
 }
 
 // NoticeReader is implemented by containers that can report the human-readable warnings they

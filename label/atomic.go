@@ -12,7 +12,7 @@ import (
 // then renamed over path, so a reader never sees a half-written file and a failure leaves
 // nothing behind.
 func WriteFileAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
-	return writeFileAtomic(path, mode, func(f *os.File) error {
+	return writeFileAtomic(path, mode, true, func(f *os.File) error {
 		bw := bufio.NewWriterSize(f, 1<<20)
 		if err := write(bw); err != nil {
 			return err
@@ -24,8 +24,9 @@ func WriteFileAtomic(path string, mode os.FileMode, write func(io.Writer) error)
 	})
 }
 
-// writeFileAtomic is WriteFileAtomic handing the temporary file itself to write.
-func writeFileAtomic(path string, mode os.FileMode, write func(*os.File) error) error {
+// writeFileAtomic is WriteFileAtomic handing the temporary file itself to write; durable says
+// whether to fsync it before the rename.
+func writeFileAtomic(path string, mode os.FileMode, durable bool, write func(*os.File) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".ailabel-*")
 	if err != nil {
@@ -45,8 +46,10 @@ func writeFileAtomic(path string, mode os.FileMode, write func(*os.File) error) 
 	if err := tmp.Chmod(mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

@@ -50,8 +50,17 @@ func benchLabeler(b *testing.B) *label.Labeler {
 
 // BenchmarkLabel12MPJPEG and the others report wall time per file and bytes allocated per
 // operation (the input itself is in memory already and not counted).
-func BenchmarkLabel12MPJPEG(b *testing.B)  { benchLabel(b, 0) }
-func BenchmarkLabel16MBPNG(b *testing.B)   { benchLabel(b, 1) }
+// The Label benchmarks write the machine-readable label only; the Badge ones draw the visible
+// warning too (cn: a corner badge; kz: a caption band in three languages).
+func BenchmarkLabel12MPJPEG(b *testing.B) { benchLabel(b, 0, label.Options{NoNotice: true}) }
+func BenchmarkLabel16MBPNG(b *testing.B)  { benchLabel(b, 1, label.Options{NoNotice: true}) }
+func BenchmarkBadge12MPJPEG(b *testing.B) {
+	benchLabel(b, 0, label.Options{Policy: mustPolicy(b, "cn"), Provider: providerCode})
+}
+func BenchmarkCaption12MPJPEG(b *testing.B) { benchLabel(b, 0, label.Options{}) }
+func BenchmarkBadge16MBPNG(b *testing.B) {
+	benchLabel(b, 1, label.Options{Policy: mustPolicy(b, "cn"), Provider: providerCode})
+}
 func BenchmarkVerify12MPJPEG(b *testing.B) { benchVerify(b, 0) }
 func BenchmarkVerify16MBPNG(b *testing.B)  { benchVerify(b, 1) }
 
@@ -76,14 +85,14 @@ func pick(b *testing.B, i int) []byte {
 	return p
 }
 
-func benchLabel(b *testing.B, i int) {
+func benchLabel(b *testing.B, i int, o label.Options) {
 	in := pick(b, i)
 	l := benchLabeler(b)
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := l.Label(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, label.Options{}); err != nil {
+		if _, err := l.Label(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, o); err != nil {
 			b.Fatal(err)
 		}
 	}

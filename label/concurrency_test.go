@@ -21,7 +21,9 @@ func TestTwoLabelersConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb, err := label.New(b.signer, label.Options{Model: "model-b", SourceType: "compositeWithTrainedAlgorithmicMedia"})
+	// B follows China's rules (AIGC label, 「AI生成」 badge), A the default (kz).
+	lb, err := label.New(b.signer, label.Options{Model: "model-b", SourceType: "compositeWithTrainedAlgorithmicMedia",
+		Policy: mustPolicy(t, "cn"), Provider: providerCode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +42,11 @@ func TestTwoLabelersConcurrently(t *testing.T) {
 		other *creds
 		model string
 		dst   string
+		aigc  bool
 	}
 	jobs := []job{
-		{la, a, b, "model-a", manifest.SourceTrainedAlgorithmicMedia},
-		{lb, b, a, "model-b", manifest.SourceCompositeWithTrainedAlgorithmic},
+		{la, a, b, "model-a", manifest.SourceTrainedAlgorithmicMedia, false},
+		{lb, b, a, "model-b", manifest.SourceCompositeWithTrainedAlgorithmic, true},
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
@@ -57,6 +60,9 @@ func TestTwoLabelersConcurrently(t *testing.T) {
 					if err != nil || r.State != manifest.StateTrusted || r.Model != j.model || r.DigitalSourceType != j.dst {
 						t.Errorf("own trust: %v %s %q %q", err, r.State, r.Model, r.DigitalSourceType)
 						return
+					}
+					if (r.AIGC != nil) != j.aigc {
+						t.Errorf("%s: China's AIGC label %+v, want one: %v", j.model, r.AIGC, j.aigc)
 					}
 					if r, _ := verifyBytes(t, out, j.other.trust); r.State != manifest.StateValid || r.Signer.Trusted {
 						t.Errorf("the other labeler's CA trusted this output: %s", r.State)

@@ -82,7 +82,7 @@ func ExampleLabeler_NewTextStream() {
 	l, _ := label.New(signer, label.Options{Model: "chat-model-1"})
 
 	var out bytes.Buffer
-	stream, err := l.NewTextStream(&out, label.Options{}, label.DefaultNotice())
+	stream, err := l.NewTextStream(&out, label.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -101,7 +101,7 @@ func ExampleLabeler_NewTextStream() {
 	}
 	// Output:
 	// text valid chat-model-1
-	// kk: Жасанды интеллект арқылы жасалған контент
-	// ru: Контент создан с помощью искусственного интеллекта
+	// kk: Жасанды интеллект жасаған мазмұн
+	// ru: Создано с помощью искусственного интеллекта
 	// en: AI-generated content
 }

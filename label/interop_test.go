@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/binary"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -60,7 +62,12 @@ func TestLabelImagesInterop(t *testing.T) {
 	for _, in := range imageInputs(t) {
 		t.Run(in.name, func(t *testing.T) {
 			t.Parallel()
-			out := labelBytes(t, l, in.data, label.Options{Title: in.name + "." + in.ext})
+			var buf bytes.Buffer
+			res, err := l.Label(t.Context(), bytes.NewReader(in.data), int64(len(in.data)), &buf, label.Options{Title: in.name + "." + in.ext})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := buf.Bytes()
 			path := writeTemp(t, "labeled."+in.ext, out)
 
 			r, err := verifyBytes(t, out, nil)
@@ -91,8 +98,25 @@ func TestLabelImagesInterop(t *testing.T) {
 			if got != manifest.SourceTrainedAlgorithmicMedia {
 				t.Fatalf("exiftool DigitalSourceType = %q", got)
 			}
-			if !samePixels(decode(t, in.data), decode(t, out)) {
+			// The default policy (kz) draws a caption band; every pixel outside it is the input's.
+			before, after := decode(t, in.data), decode(t, out)
+			if res.Drawn.Empty() || len(res.Visible) != 1 {
+				t.Fatalf("no visible warning drawn: %+v", res)
+			}
+			if !samePixelsOutside(before, after, res.Drawn) {
+				t.Fatalf("pixels outside the warning %v changed (%s)", res.Drawn, res.Visible)
+			}
+			if samePixels(before, after) {
+				t.Fatal("the warning left no mark on the pixels")
+			}
+
+			// Without a visible warning every pixel is the input's.
+			plain := labelBytes(t, l, in.data, label.Options{NoNotice: true})
+			if !samePixels(before, decode(t, plain)) {
 				t.Fatal("the labeled image does not decode to the input's pixels")
+			}
+			if v := testtool.C2PACheck(t, writeTemp(t, "plain."+in.ext, plain)); v.Exit != 0 {
+				t.Fatalf("c2pa-rs on the output without a visible warning: exit %d %v", v.Exit, v.Failures)
 			}
 		})
 	}
@@ -368,7 +392,7 @@ func TestLabelFileOnePass(t *testing.T) {
 	for _, name := range []string{"sample.jpg", "sample.png", "sample.webp"} {
 		in := filepath.Join(root, "testdata", name)
 		out := filepath.Join(t.TempDir(), name)
-		if _, err := l.LabelFile(t.Context(), in, out, false, label.Options{}); err != nil {
+		if _, err := l.LabelFile(t.Context(), in, out, label.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if r, err := label.VerifyFile(t.Context(), out, label.VerifyOptions{Trust: c.trust}); err != nil || r.State != manifest.StateTrusted {
@@ -377,7 +401,7 @@ func TestLabelFileOnePass(t *testing.T) {
 	}
 	mp4 := writeTemp(t, "in.mp4", makeVideo(t, "x.mp4"))
 	out := filepath.Join(t.TempDir(), "out.mp4")
-	if _, err := l.LabelFile(t.Context(), mp4, out, false, label.Options{}); err != nil {
+	if _, err := l.LabelFile(t.Context(), mp4, out, label.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := label.VerifyFile(t.Context(), out, label.VerifyOptions{Trust: c.trust}); err != nil || r.State != manifest.StateTrusted {
@@ -385,6 +409,41 @@ func TestLabelFileOnePass(t *testing.T) {
 	}
 	if v := testtool.C2PACheck(t, out); v.Exit != 0 {
 		t.Fatalf("c2pa-rs on the one-pass MP4: exit %d %v", v.Exit, v.Failures)
+	}
+}
+
+// Outputs of 4 MiB and more are hashed in a goroutine of its own while they are written; a large
+// noisy MP4 (BMFF hash: the store slot is hashed too) and a large PNG (data hash), with and
+// without the fsync, come out valid for both verifiers.
+func TestLabelFileLargePipelined(t *testing.T) {
+	c := newCreds(t, "ailabel pipelined", sign.KeyP256)
+	l := newLabeler(t, c)
+	mp4 := writeTemp(t, "big.mp4", makeVideo(t, "big.mp4", "-vf", "scale=640:480,noise=alls=80:allf=t", "-qp", "0"))
+	img := image.NewNRGBA(image.Rect(0, 0, 1400, 1400))
+	if _, err := rand.Read(img.Pix); err != nil {
+		t.Fatal(err)
+	}
+	var pb bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&pb, img); err != nil {
+		t.Fatal(err)
+	}
+	pngPath := writeTemp(t, "big.png", pb.Bytes())
+	for _, in := range []string{mp4, pngPath} {
+		if st, err := os.Stat(in); err != nil || st.Size() < 4<<20 {
+			t.Fatalf("%s: want an input of at least 4 MiB: %v", in, err)
+		}
+		for _, noSync := range []bool{false, true} {
+			out := filepath.Join(t.TempDir(), "out"+filepath.Ext(in))
+			if _, err := l.LabelFile(t.Context(), in, out, label.Options{NoSync: noSync}); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := label.VerifyFile(t.Context(), out, label.VerifyOptions{Trust: c.trust}); err != nil || r.State != manifest.StateTrusted {
+				t.Fatalf("%s (no sync %v): %v %+v", in, noSync, err, r)
+			}
+			if v := testtool.C2PACheck(t, out); v.Exit != 0 {
+				t.Fatalf("c2pa-rs on %s (no sync %v): exit %d %v", out, noSync, v.Exit, v.Failures)
+			}
+		}
 	}
 }
 

@@ -26,12 +26,21 @@ func withModel(text, model string) string {
 
 // metadata builds the XMP packet and, for images, the EXIF data that carry the label for tools
 // that read no C2PA. A malformed existing packet is replaced rather than merged.
-func (l *Labeler) metadata(c formats.Container, o Options, dst, instanceID string) (xmpPacket, exifData []byte, warnings []string) {
+func (l *Labeler) metadata(c formats.Container, o Options, rv *resolved, dst, instanceID, aigc string) (xmpPacket, exifData []byte, warnings []string) {
 	desc := make([]xmp.LangText, len(disclosure))
 	for i, d := range disclosure {
 		desc[i] = xmp.LangText{Lang: d.Lang, Text: withModel(d.Text, o.Model)}
 	}
 	fields := xmp.Fields{DigitalSourceType: dst, InstanceID: instanceID, CreatorTool: o.Model, Description: desc}
+	if !rv.pol.Machine.IPTC {
+		fields.DigitalSourceType = ""
+	}
+	if aigc != "" {
+		fields.Extra = append(fields.Extra, xmp.Property{NS: NSTC260, Prefix: "TC260", Name: "AIGC", Value: aigc})
+	}
+	if o.NoTraining {
+		fields.Extra = append(fields.Extra, xmp.Property{NS: NSPLUS, Prefix: "plus", Name: "DataMining", Value: PLUSNoAITraining})
+	}
 	var err error
 	xmpPacket, err = xmp.Build(c.XMP(), fields)
 	if err != nil {
@@ -44,7 +53,7 @@ func (l *Labeler) metadata(c formats.Container, o Options, dst, instanceID strin
 			xmpPacket = nil
 		}
 	}
-	if !strings.HasPrefix(c.Format().MIME, "image/") {
+	if !strings.HasPrefix(c.Format().MIME, "image/") || !rv.pol.Machine.EXIF {
 		return xmpPacket, nil, warnings
 	}
 	var texts []string
@@ -55,6 +64,9 @@ func (l *Labeler) metadata(c formats.Container, o Options, dst, instanceID strin
 		ImageDescription: withModel("AI-generated content", o.Model),
 		Software:         o.Model,
 		UserComment:      strings.Join(texts, " / "),
+	}
+	if aigc != "" {
+		ef.UserComment = `{"AIGC":` + aigc + `}` // TC260-PG-20259A Appendix B
 	}
 	exifData, err = exif.Build(c.EXIF(), ef)
 	if err != nil && c.EXIF() != nil {

@@ -23,23 +23,27 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// DefaultNotice returns ailabel's default human-readable disclaimer: the disclosure statement in
-// Kazakh, Russian and English, at the start of the content.
+// DefaultNotice returns the disclaimer of the default policy (kz): the warning sentence in
+// Kazakh, Russian and English from the default catalogue, at the start of the content.
 func DefaultNotice() *formats.Notice {
-	n := &formats.Notice{Placement: "start"}
-	for _, d := range disclosure {
-		n.Texts = append(n.Texts, formats.NoticeText{Lang: d.Lang, Text: d.Text})
+	rv, err := resolve(Options{}, manifest.SourceTrainedAlgorithmicMedia)
+	if err != nil || rv.notice == nil {
+		return nil // the built-in policy and catalogue are tested to make one
 	}
-	return n
+	return rv.notice
 }
 
 // newDraft lays out a manifest for new content (no parent ingredient) the way Label does: a
 // c2pa.actions.v2 assertion with c2pa.created by the model and the digital source type, and a
 // c2pa.hash.data binding.
-func (l *Labeler) newDraft(o Options) (*manifest.Draft, error) {
+func (l *Labeler) newDraft(o Options) (*manifest.Draft, *formats.Notice, error) {
 	o, dst, err := l.merge(o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rv, err := resolve(o, dst)
+	if err != nil {
+		return nil, nil, err
 	}
 	agent := &manifest.SoftwareAgent{Name: o.Model, Version: o.ModelVersion}
 	if agent.Name == "" {
@@ -52,11 +56,14 @@ func (l *Labeler) newDraft(o Options) (*manifest.Draft, error) {
 		Actions: []manifest.Action{{Action: manifest.ActionCreated, When: l.now().UTC().Format(time.RFC3339),
 			SoftwareAgent: agent, DigitalSourceType: dst}},
 	}
+	if o.NoTraining {
+		spec.Assertions = append(spec.Assertions, trainingReservation())
+	}
 	d, err := manifest.NewDraft(spec, l.signer)
 	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
+		return nil, nil, fmt.Errorf("label: %w", err)
 	}
-	return d, nil
+	return d, rv.notice, nil
 }
 
 // maxPending bounds the text a TextStream holds back while waiting for the end of a
@@ -87,12 +94,16 @@ type TextStream struct {
 	err     error
 }
 
-// NewTextStream returns a TextStream that writes labeled text to w. notice is the disclaimer
-// (nil for none; see DefaultNotice), placed at the start, the end or both. The manifest is laid
-// out now and signed by Close.
-func (l *Labeler) NewTextStream(w io.Writer, o Options, notice *formats.Notice) (*TextStream, error) {
+// NewTextStream returns a TextStream that writes labeled text to w. The disclaimer is the
+// policy's (o.Notice replaces it, o.NoNotice leaves it out), placed at the start, the end or
+// both. The manifest is laid out now and signed by Close.
+func (l *Labeler) NewTextStream(w io.Writer, o Options) (*TextStream, error) {
 	if w == nil {
 		return nil, errors.New("label: NewTextStream needs a writer")
+	}
+	d, notice, err := l.newDraft(o)
+	if err != nil {
+		return nil, err
 	}
 	if notice != nil {
 		switch notice.Placement {
@@ -100,10 +111,6 @@ func (l *Labeler) NewTextStream(w io.Writer, o Options, notice *formats.Notice) 
 		default:
 			return nil, fmt.Errorf("label: notice placement %q is not start, end or both", notice.Placement)
 		}
-	}
-	d, err := l.newDraft(o)
-	if err != nil {
-		return nil, err
 	}
 	return &TextStream{w: w, l: l, d: d, notice: notice, h: sha256.New()}, nil
 }
@@ -273,9 +280,9 @@ func (s *TextStream) Result() *Result {
 
 // LabelTextReader returns a reader of the labeled form of the text read from src (see
 // TextStream). Closing it stops the copy; read it to the end to get the manifest.
-func (l *Labeler) LabelTextReader(src io.Reader, o Options, notice *formats.Notice) (io.ReadCloser, error) {
+func (l *Labeler) LabelTextReader(src io.Reader, o Options) (io.ReadCloser, error) {
 	pr, pw := io.Pipe()
-	ts, err := l.NewTextStream(pw, o, notice)
+	ts, err := l.NewTextStream(pw, o)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +303,6 @@ const maxSSELine = 4 << 20
 type chatLabeler struct {
 	l       *Labeler
 	o       Options
-	notice  *formats.Notice
 	w       io.Writer
 	choices map[int]*chatChoice
 	last    []byte // the last content chunk, whose envelope (id, model, …) the wrapper event reuses
@@ -319,8 +325,8 @@ type chatChoice struct {
 // Other events, comments and fields pass through unchanged, and so does a chunk that is not
 // valid JSON. w is flushed after each event when it has a Flush method. ctx is checked between
 // lines; to stop a read that blocks, close upstream.
-func (l *Labeler) LabelChatStream(ctx context.Context, upstream io.Reader, w io.Writer, o Options, notice *formats.Notice) error {
-	c := &chatLabeler{l: l, o: o, notice: notice, w: w, choices: map[int]*chatChoice{}}
+func (l *Labeler) LabelChatStream(ctx context.Context, upstream io.Reader, w io.Writer, o Options) error {
+	c := &chatLabeler{l: l, o: o, w: w, choices: map[int]*chatChoice{}}
 	br := bufio.NewReaderSize(upstream, 64<<10)
 	var event [][]byte
 	for {
@@ -472,7 +478,7 @@ func (c *chatLabeler) choice(idx int) (*chatChoice, error) {
 	if o.Title == "" {
 		o.Title = fmt.Sprintf("chat completion, choice %d", idx)
 	}
-	ts, err := c.l.NewTextStream(&cc.buf, o, c.notice)
+	ts, err := c.l.NewTextStream(&cc.buf, o)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func TestTextStream(t *testing.T) {
 					n.Placement = place
 				}
 				var out bytes.Buffer
-				s, err := l.NewTextStream(&out, label.Options{Title: "stream"}, n)
+				s, err := l.NewTextStream(&out, label.Options{Title: "stream", Notice: n, NoNotice: n == nil})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -92,7 +92,7 @@ func TestTextStream(t *testing.T) {
 func TestTextStreamLatency(t *testing.T) {
 	l, _ := txtLabeler(t)
 	var out bytes.Buffer
-	s, err := l.NewTextStream(&out, label.Options{}, label.DefaultNotice())
+	s, err := l.NewTextStream(&out, label.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestTextStreamLatency(t *testing.T) {
 // LabelTextReader gives the same labeled text through a reader.
 func TestLabelTextReader(t *testing.T) {
 	l, ts := txtLabeler(t)
-	r, err := l.LabelTextReader(strings.NewReader("Some generated text.\n"), label.Options{}, label.DefaultNotice())
+	r, err := l.LabelTextReader(strings.NewReader("Some generated text.\n"), label.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestLabelTextReader(t *testing.T) {
 		t.Fatalf("%s %s", rep.Verdict, rep.Summary)
 	}
 	// Closing early stops the copy goroutine.
-	r, _ = l.LabelTextReader(strings.NewReader(strings.Repeat("x", 1<<20)), label.Options{}, nil)
+	r, _ = l.LabelTextReader(strings.NewReader(strings.Repeat("x", 1<<20)), label.Options{NoNotice: true})
 	buf := make([]byte, 10)
 	r.Read(buf)
 	r.Close()
@@ -208,7 +208,7 @@ func TestLabelChatStream(t *testing.T) {
 	in.WriteString("data: [DONE]\n\n")
 
 	var out bytes.Buffer
-	if err := l.LabelChatStream(context.Background(), strings.NewReader(in.String()), &out, label.Options{}, label.DefaultNotice()); err != nil {
+	if err := l.LabelChatStream(context.Background(), strings.NewReader(in.String()), &out, label.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	o := out.String()
@@ -273,7 +273,7 @@ func TestLabelChatStreamEdges(t *testing.T) {
 	l, ts := txtLabeler(t)
 	in := deltaEvent(t, 0, "partial answer") + strings.TrimSuffix(deltaEvent(t, 0, " cut"), "\n\n")
 	var out bytes.Buffer
-	if err := l.LabelChatStream(context.Background(), strings.NewReader(in), &out, label.Options{}, nil); err != nil {
+	if err := l.LabelChatStream(context.Background(), strings.NewReader(in), &out, label.Options{NoNotice: true}); err != nil {
 		t.Fatal(err)
 	}
 	msg := sseContent(t, out.Bytes(), 0)
@@ -282,7 +282,7 @@ func TestLabelChatStreamEdges(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := l.LabelChatStream(ctx, strings.NewReader(in), io.Discard, label.Options{}, nil); err == nil {
+	if err := l.LabelChatStream(ctx, strings.NewReader(in), io.Discard, label.Options{NoNotice: true}); err == nil {
 		t.Fatal("canceled context: no error")
 	}
 }
@@ -301,7 +301,7 @@ func benchTokens(n int) [][]byte {
 func BenchmarkTextStreamChunk(b *testing.B) {
 	l, _ := txtLabeler(b)
 	toks := benchTokens(1 << 12)
-	s, err := l.NewTextStream(io.Discard, label.Options{}, label.DefaultNotice())
+	s, err := l.NewTextStream(io.Discard, label.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func BenchmarkTextStream10k(b *testing.B) {
 	b.ReportAllocs()
 	var per float64
 	for b.Loop() {
-		s, err := l.NewTextStream(io.Discard, label.Options{}, label.DefaultNotice())
+		s, err := l.NewTextStream(io.Discard, label.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -350,7 +350,7 @@ func BenchmarkChatStreamEvent(b *testing.B) {
 	in.WriteString("data: [DONE]\n\n")
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := l.LabelChatStream(context.Background(), bytes.NewReader(in.Bytes()), io.Discard, label.Options{}, label.DefaultNotice()); err != nil {
+		if err := l.LabelChatStream(context.Background(), bytes.NewReader(in.Bytes()), io.Discard, label.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -367,7 +367,7 @@ func FuzzLabelChatStream(f *testing.F) {
 	l, _ := txtLabeler(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		if err := l.LabelChatStream(context.Background(), bytes.NewReader(in), &out, label.Options{}, label.DefaultNotice()); err != nil {
+		if err := l.LabelChatStream(context.Background(), bytes.NewReader(in), &out, label.Options{}); err != nil {
 			t.Fatalf("LabelChatStream: %v", err)
 		}
 		for _, ln := range strings.Split(out.String(), "\n") {

@@ -58,11 +58,33 @@ type ManifestSummary struct {
 	GeneratorVersion  string                `json:"claim_generator_version,omitempty"`
 	Signer            *SignerInfo           `json:"signer,omitempty"`
 	SignedAt          *time.Time            `json:"signed_at,omitempty"`
+	TimeStamp         *TimeStampInfo        `json:"time_stamp,omitempty"`
 	DigitalSourceType string                `json:"digital_source_type,omitempty"`
 	Actions           []manifest.Action     `json:"actions,omitempty"`
 	Assertions        []string              `json:"assertions"`
 	Ingredients       []IngredientSummary   `json:"ingredients,omitempty"`
 	Status            *manifest.StatusCodes `json:"validation_results"`
+}
+
+// TimeStampInfo is the RFC 3161 time-stamp of a manifest's signature: a time-stamp authority
+// (TSA) signed that the signature existed at Time. Only a validated time-stamp is reported. When
+// Trusted, the signer's certificate was judged at Time rather than now.
+type TimeStampInfo struct {
+	Time          time.Time `json:"time"`
+	TSA           string    `json:"tsa"` // the TSA certificate's subject
+	TSACommonName string    `json:"tsa_common_name,omitempty"`
+	TSAIssuer     string    `json:"tsa_issuer"`
+	Trusted       bool      `json:"trusted"` // the TSA chains to one of your trust anchors
+}
+
+func timeStampInfo(ts *sign.TimeStamp) *TimeStampInfo {
+	if ts == nil || ts.TSA == nil {
+		return nil
+	}
+	return &TimeStampInfo{
+		Time: ts.Time.UTC(), TSA: ts.TSA.Subject.String(), TSACommonName: ts.TSA.Subject.CommonName,
+		TSAIssuer: ts.TSA.Issuer.String(), Trusted: ts.Trusted,
+	}
 }
 
 // IngredientSummary is an ingredient of a manifest.
@@ -91,6 +113,8 @@ type Report struct {
 	Model             string      `json:"model,omitempty"`
 	Signer            *SignerInfo `json:"signer,omitempty"`
 	SignedAt          *time.Time  `json:"signed_at,omitempty"` // from a time-stamp or iat, when present
+	// TimeStamp is the active manifest's validated RFC 3161 time-stamp, nil without one.
+	TimeStamp *TimeStampInfo `json:"time_stamp,omitempty"`
 	// ClaimedAt is the time the signer wrote into the manifest's actions ("when"): signed, but
 	// only the signer's word, unlike a time-stamp.
 	ClaimedAt      *time.Time           `json:"claimed_at,omitempty"`
@@ -103,6 +127,9 @@ type Report struct {
 	Notices []formats.NoticeText `json:"notices,omitempty"`
 	// AIGC is China's implicit label (TC260 Annex E) when the content carries one.
 	AIGC *AIGCLabel `json:"aigc,omitempty"`
+	// Reservations are machine-readable reservations against AI training or data mining found
+	// in the content (C2PA/CAWG training-mining assertions, XMP plus:DataMining).
+	Reservations []Reservation `json:"reservations,omitempty"`
 	// LabelKinds names every kind of label found: "c2pa", "iptc" (XMP DigitalSourceType),
 	// "aigc" (China's TC260 metadata), "disclaimer" (a human-readable warning).
 	LabelKinds []string `json:"label_kinds"`
@@ -216,11 +243,22 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 			if v := info.Get(NSTC260, "AIGC"); v != "" {
 				rep.AIGC = parseAIGC(v, "XMP TC260:AIGC", false)
 			}
+			if r := xmpReservation(info.Get(NSPLUS, "DataMining")); r != nil {
+				rep.Reservations = append(rep.Reservations, *r)
+			}
 		}
 	}
 	if e := c.EXIF(); rep.AIGC == nil && e != nil {
 		if f, err := exif.Parse(e); err == nil && strings.Contains(f.UserComment, `"AIGC"`) {
 			rep.AIGC = parseAIGC(strings.TrimSpace(f.UserComment), "EXIF UserComment", true)
+		}
+	}
+	if mr, ok := c.(formats.MetaKeyReader); ok && rep.AIGC == nil {
+		for _, k := range mr.MetaKeys() {
+			if k.Key == "AIGC" {
+				rep.AIGC = parseAIGC(k.Value, "MP4 udta/meta AIGC", false)
+				break
+			}
 		}
 	}
 	raw, err := c.ManifestStore()
@@ -263,7 +301,10 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		rep.Manifests = append(rep.Manifests, summarize(mi))
 	}
 	active := rep.Manifests[len(rep.Manifests)-1]
-	rep.Signer, rep.SignedAt = active.Signer, active.SignedAt
+	if m := st.Active(); m != nil {
+		rep.Reservations = append(manifestReservations(m), rep.Reservations...)
+	}
+	rep.Signer, rep.SignedAt, rep.TimeStamp = active.Signer, active.SignedAt, active.TimeStamp
 	rep.DigitalSourceType = active.DigitalSourceType
 	for _, a := range active.Actions {
 		if a.SoftwareAgent != nil && a.DigitalSourceType != "" {
@@ -287,7 +328,12 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 			if f.Code == sign.CodeCredentialUntrusted {
 				continue
 			}
-			rep.Reasons = append(rep.Reasons, plainReason(f))
+			why := plainReason(f)
+			if f.Code == sign.CodeCredentialExpired && rep.TimeStamp != nil && !rep.TimeStamp.Trusted {
+				why += "; it was time-stamped at " + rep.TimeStamp.Time.Format(time.RFC3339) +
+					", but by an authority not on your trust list, so the certificate was judged now"
+			}
+			rep.Reasons = append(rep.Reasons, why)
 		}
 		rep.Summary = "invalid label: " + strings.Join(rep.Reasons, "; ")
 	} else {
@@ -311,6 +357,24 @@ func (r *Report) kinds() {
 	}
 	if len(r.Notices) > 0 {
 		r.LabelKinds = append(r.LabelKinds, "disclaimer")
+	}
+	for _, res := range r.Reservations {
+		if res.Reserved {
+			r.Summary += "; " + res.Summary()
+		}
+	}
+}
+
+// Err returns nil when the label is valid, and otherwise an error wrapping ErrNotLabeled or
+// ErrInvalid that carries the summary.
+func (r *Report) Err() error {
+	switch r.Verdict {
+	case Valid:
+		return nil
+	case NotLabeled:
+		return fmt.Errorf("%w: %s", ErrNotLabeled, r.Summary)
+	default:
+		return fmt.Errorf("%w: %s", ErrInvalid, r.Summary)
 	}
 }
 
@@ -353,6 +417,15 @@ func validSummary(r *Report) string {
 		}
 	}
 	switch {
+	case r.TimeStamp != nil:
+		who := r.TimeStamp.TSACommonName
+		if who == "" {
+			who = r.TimeStamp.TSA
+		}
+		fmt.Fprintf(&b, ", time-stamped by %s at %s", who, r.TimeStamp.Time.UTC().Format(time.RFC3339))
+		if !r.TimeStamp.Trusted {
+			b.WriteString(" (time-stamp authority not on your trust list)")
+		}
 	case r.SignedAt != nil:
 		b.WriteString(" at " + r.SignedAt.UTC().Format(time.RFC3339))
 	case r.ClaimedAt != nil:
@@ -401,6 +474,7 @@ func summarize(mi *manifest.ManifestInfo) ManifestSummary {
 		t := mi.SignedAt
 		s.SignedAt = &t
 	}
+	s.TimeStamp = timeStampInfo(mi.TimeStamp)
 	for _, ing := range mi.Ingredients {
 		s.Ingredients = append(s.Ingredients, IngredientSummary{Title: ing.Title, Relationship: ing.Relationship, ActiveManifest: ing.ActiveManifest, Validated: ing.Validated})
 	}

@@ -73,6 +73,7 @@ type ManifestInfo struct {
 	Chain             []*x509.Certificate
 	Algorithm         string
 	SignedAt          time.Time
+	TimeStamp         *sign.TimeStamp // the validated RFC 3161 time-stamp of the signature, if any
 	Trusted           bool
 	Actions           []Action
 	DigitalSourceType string // of the inception action, or of the first action that carries one
@@ -198,7 +199,11 @@ func (s *Store) validateManifest(m *Manifest, opt Options) *ManifestInfo {
 		for _, f := range sr.Failure {
 			c.fail(f.Code, sigURL, f.Explanation)
 		}
+		for _, f := range sr.Information {
+			c.info(f.Code, sigURL, f.Explanation)
+		}
 		info.SignedBy, info.Chain, info.SignedAt, info.Trusted = sr.Signer(), sr.Chain, sr.SignedAt, sr.Trusted
+		info.TimeStamp = sr.TimeStamp
 		info.Algorithm = string(sr.Algorithm)
 	}
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ailabel/ailabel/label"
-	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/labelhttp"
 )
 
 //go:embed openapi.json
@@ -33,6 +33,8 @@ type apiError struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// Param names the request option at fault (code bad_option).
+		Param string `json:"param,omitempty"`
 	} `json:"error"`
 }
 
@@ -70,63 +72,33 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 const (
 	// DisclosureHeader says the content is AI-generated: `ai-generated; model="NAME"` (see
 	// disclosure).
-	DisclosureHeader = "AI-Disclosure"
+	DisclosureHeader = labelhttp.DisclosureHeader
 	// ManifestHeader carries the label (urn:c2pa:…) of the C2PA manifest embedded in the content.
-	ManifestHeader = "C2PA-Manifest-ID"
+	ManifestHeader = labelhttp.ManifestHeader
 	// VerdictHeader carries the verdict of POST /v1/verify (valid, invalid, not_labeled).
 	VerdictHeader = "C2PA-Verdict"
 )
 
-// disclosure is the AI-Disclosure value: the token "ai-generated", then, when a model is known,
-// `; model="NAME"` with NAME as an RFC 8941 string: printable ASCII, '"' and '\' escaped with a
-// backslash, any other byte written as %XX.
+// disclosure is the AI-Disclosure value (IETF draft-abaris-aicdh-01):
+// `mode=ai-originated; model="NAME"; date=@SECONDS`.
 func disclosure(model string) string {
-	if model == "" {
-		return "ai-generated"
-	}
-	var b strings.Builder
-	b.WriteString(`ai-generated; model="`)
-	for i := 0; i < len(model); i++ {
-		c := model[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '%' || c < 0x20 || c > 0x7e:
-			fmt.Fprintf(&b, "%%%02X", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return label.Disclosure{Mode: label.ModeAIOriginated, Model: model, Date: time.Now()}.String()
 }
 
-// options reads the label options of a request: query parameters first, then headers.
-func options(r *http.Request) (label.Options, error) {
-	get := func(q, h string) string {
-		if v := r.URL.Query().Get(q); v != "" {
-			return v
-		}
-		return r.Header.Get(h)
+// optionError answers a request option that labelhttp.ParseOptions refused: 400 bad_option,
+// naming the parameter.
+func optionError(w http.ResponseWriter, r *http.Request, err error) {
+	var le *labelhttp.Error
+	if !errors.As(err, &le) {
+		writeError(w, r, http.StatusBadRequest, "bad_option", err.Error())
+		return
 	}
-	o := label.Options{
-		Model:        get("model", "AI-Label-Model"),
-		ModelVersion: get("model_version", "AI-Label-Model-Version"),
-		SourceType:   get("source_type", "AI-Label-Source-Type"),
-		Title:        get("title", "AI-Label-Title"),
+	if ri := info(r); ri.outcome == "" {
+		ri.outcome = "bad_option"
 	}
-	for _, v := range []string{o.Model, o.ModelVersion, o.Title} {
-		if len(v) > 1024 {
-			return o, errors.New("an option is longer than 1024 bytes")
-		}
-	}
-	if o.SourceType != "" {
-		if _, ok := manifest.SourceTypeURI(o.SourceType); !ok {
-			return o, fmt.Errorf("unknown source_type %q (one of %s)", o.SourceType, strings.Join(manifest.SourceTypes, ", "))
-		}
-	}
-	return o, nil
+	var e apiError
+	e.Error.Code, e.Error.Message, e.Error.Param = "bad_option", le.Message, le.Param
+	writeJSON(w, http.StatusBadRequest, e)
 }
 
 // spooled is a request body copied to a temporary file, which Close removes.
@@ -288,9 +260,9 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "the signing key is not loaded yet")
 		return
 	}
-	o, err := options(r)
+	o, err := labelhttp.ParseOptions(r, s.cfg.Defaults.Messages)
 	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "bad_option", err.Error())
+		optionError(w, r, err)
 		return
 	}
 	in := s.spool(w, r)

@@ -253,6 +253,20 @@ func (ts *testServer) logLines(t testing.TB) []map[string]any {
 	return out
 }
 
+// waitLogLines waits (up to 5 s) until there are at least n access log lines, and returns them:
+// a request is logged just after its response has been sent.
+func (ts *testServer) waitLogLines(t testing.TB, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := ts.logLines(t)
+		if len(lines) >= n || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // held is a request whose body is sent in part on a raw connection, so that the server is
 // busy with it until finish sends the rest.
 type held struct {

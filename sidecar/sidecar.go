@@ -83,6 +83,7 @@ type Server struct {
 	cfg      Config
 	tokens   [][32]byte // SHA-256 of each token, compared in constant time
 	labeler  atomic.Pointer[label.Labeler]
+	modify   atomic.Pointer[func(*http.Response) error] // the proxy's labeling, with labeler
 	sem      chan struct{}
 	log      *slog.Logger
 	m        *metrics
@@ -160,6 +161,8 @@ func (s *Server) SetSigner(sg *sign.Signer) error {
 	if err != nil {
 		return fmt.Errorf("sidecar: %w", err)
 	}
+	m := s.newModifier(l)
+	s.modify.Store(&m) // before the labeler: a request that sees the labeler finds its modifier
 	s.labeler.Store(l)
 	return nil
 }

@@ -48,7 +48,7 @@ func TestLabelAndVerify(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, c.mime) {
 				t.Errorf("Content-Type %q, want %s", ct, c.mime)
 			}
-			if got, want := resp.Header.Get("AI-Disclosure"), `ai-generated; model="sdxl\"turbo"`; got != want {
+			if got, want := resp.Header.Get("AI-Disclosure"), `mode=ai-originated; model="sdxl\"turbo"; date=@`; !strings.HasPrefix(got, want) {
 				t.Errorf("AI-Disclosure %q, want %q", got, want)
 			}
 			id := resp.Header.Get("C2PA-Manifest-ID")
@@ -291,6 +291,13 @@ func TestConcurrencyLimit(t *testing.T) {
 	if b := readAll(t, r1); r1.StatusCode != 200 {
 		t.Fatalf("the request holding the slot: %d %s", r1.StatusCode, b)
 	}
+	// The slot is given back just after the response is written: wait for it.
+	for i := 0; !strings.Contains(string(readAll(t, ts.do(t, "GET", "/metrics", "", nil))), "\nailabel_inflight_requests 0\n"); i++ {
+		if i == 500 {
+			t.Fatal("the slot was never given back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	ts.healthy(t)
 }
 
@@ -336,6 +343,8 @@ func TestMetricsAndDocs(t *testing.T) {
 	out := readAll(t, resp)
 	readAll(t, ts.do(t, "POST", "/v1/verify", token, bytes.NewReader(out)))
 	readAll(t, ts.do(t, "POST", "/v1/verify", token, nil))
+	// A request is counted and logged just after its response is sent: wait for the three.
+	ts.waitLogLines(t, 3)
 	m := string(readAll(t, ts.do(t, "GET", "/metrics", "", nil)))
 	for _, want := range []string{
 		`ailabel_labels_total{format="webp"} 1`,
@@ -366,7 +375,7 @@ func TestMetricsAndDocs(t *testing.T) {
 		}
 	}
 	// One log line per request, with the format and outcome of the label.
-	lines := ts.logLines(t)
+	lines := ts.waitLogLines(t, 5)
 	if len(lines) != 5 {
 		t.Errorf("%d access log lines for 5 requests", len(lines))
 	}
@@ -384,5 +393,90 @@ func TestNewRejects(t *testing.T) {
 		if _, err := sidecar.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestLabelOptions: POST /v1/label's policy, lang, warning, no_training and provider options
+// reach the label, as query parameters or headers; bad values are a 400 naming the parameter.
+func TestLabelOptions(t *testing.T) {
+	ts := start(t, nil)
+	png := sample(t, "sample.png")
+	text := []byte("A poem the model wrote.\nSecond line.\n")
+
+	// policy=cn: China's implicit AIGC label, with the producer.
+	resp := ts.do(t, "POST", "/v1/label?policy=cn&provider=ACME-0001", token, bytes.NewReader(png))
+	out := readAll(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	rep := verifyBytes(t, out, testCreds(t).trust)
+	if rep.Verdict != label.Valid || rep.AIGC == nil || rep.AIGC.Label != "1" || rep.AIGC.ContentProducer != "ACME-0001" {
+		t.Errorf("policy=cn: %s, AIGC %+v, kinds %v", rep.Verdict, rep.AIGC, rep.LabelKinds)
+	}
+	resp = ts.do(t, "POST", "/v1/label", token, bytes.NewReader(png))
+	if rep := verifyBytes(t, readAll(t, resp), nil); rep.AIGC != nil {
+		t.Errorf("the default policy wrote an AIGC label: %+v", rep.AIGC)
+	}
+
+	// lang=en,kk: the disclaimers in that order, from the query or the header.
+	for _, hdr := range [][]string{nil, {"AI-Label-Lang", "en, kk"}} {
+		path := "/v1/label?lang=en,kk"
+		if hdr != nil {
+			path = "/v1/label"
+		}
+		resp = ts.do(t, "POST", path, token, bytes.NewReader(text), hdr...)
+		rep := verifyBytes(t, readAll(t, resp), nil)
+		var langs []string
+		for _, n := range rep.Notices {
+			langs = append(langs, n.Lang)
+		}
+		if rep.Verdict != label.Valid || strings.Join(langs, ",") != "en,kk" {
+			t.Errorf("%s %v: %s, notices in %v, want en,kk", path, hdr, rep.Verdict, langs)
+		}
+	}
+
+	// warning=off: no disclaimer, the label stays; no_training=true reserves the content.
+	resp = ts.do(t, "POST", "/v1/label?no_training=true", token, bytes.NewReader(text), "AI-Label-Warning", "off")
+	out = readAll(t, resp)
+	rep = verifyBytes(t, out, nil)
+	if rep.Verdict != label.Valid || len(rep.Notices) != 0 || !bytes.HasPrefix(out, text) {
+		t.Errorf("warning=off: %s, notices %v, output %q", rep.Verdict, rep.Notices, out)
+	}
+	if len(rep.Reservations) == 0 || !rep.Reservations[0].Reserved {
+		t.Errorf("no_training=true: reservations %+v", rep.Reservations)
+	}
+
+	for _, c := range []struct {
+		query, param string
+		hdr          []string
+	}{
+		{"policy=us", "policy", nil},
+		{"", "policy", []string{"AI-Label-Policy", "/etc/policy.json"}},
+		{"lang=en,xx-nope", "lang", nil},
+		{"warning=maybe", "warning", nil},
+		{"no_training=perhaps", "no_training", nil},
+		{"source_type=handDrawn", "source_type", nil},
+		{"provider=a%01b", "provider", nil},
+		{"policy=kz&policy=cn", "policy", nil},
+	} {
+		wantParam(t, ts.do(t, "POST", "/v1/label?"+c.query, token, bytes.NewReader(png), c.hdr...), c.param)
+	}
+	for _, l := range ts.logLines(t) {
+		if l["status"] == float64(400) && l["outcome"] != "bad_option" {
+			t.Errorf("a 400 logged as %v", l["outcome"])
+		}
+	}
+	ts.healthy(t)
+}
+
+// wantParam checks a 400 bad_option that names param.
+func wantParam(t testing.TB, resp *http.Response, param string) {
+	t.Helper()
+	b := readAll(t, resp)
+	var e struct {
+		Error struct{ Code, Message, Param string }
+	}
+	if err := json.Unmarshal(b, &e); err != nil || resp.StatusCode != 400 || e.Error.Code != "bad_option" || e.Error.Param != param || !strings.Contains(e.Error.Message, param) {
+		t.Errorf("want a 400 bad_option naming %s, got %d %s", param, resp.StatusCode, b)
 	}
 }

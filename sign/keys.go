@@ -294,8 +294,9 @@ func DevDir() (string, error) {
 }
 
 // Dev returns the development signer, creating its throwaway CA and key in DevDir the first
-// time. Everything it signs is reported as a development signature.
-func Dev() (*Signer, error) {
+// time. Everything it signs is reported as a development signature. opts are applied after
+// Development (e.g. WithTimeStamper).
+func Dev(opts ...Option) (*Signer, error) {
 	dir, err := DevDir()
 	if err != nil {
 		return nil, err
@@ -324,5 +325,5 @@ func Dev() (*Signer, error) {
 			os.RemoveAll(tmp)
 		}
 	}
-	return LoadFiles(key, chain, Development())
+	return LoadFiles(key, chain, append([]Option{Development()}, opts...)...)
 }

@@ -8,12 +8,14 @@ package sign
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -127,6 +129,7 @@ type Signer struct {
 	chain       []*x509.Certificate
 	chainDER    [][]byte
 	development bool
+	tsa         TimeStamper
 }
 
 // Option configures New.
@@ -134,6 +137,11 @@ type Option func(*Signer)
 
 // Development marks the signer as a development signer: every report of a file it signs says so.
 func Development() Option { return func(s *Signer) { s.development = true } }
+
+// WithTimeStamper makes the signer time-stamp every signature: after signing a claim it asks ts
+// for an RFC 3161 token over the signature and stores it in the COSE unprotected header as C2PA's
+// sigTst2. The reserved signature size grows by TimeStampReserve bytes.
+func WithTimeStamper(ts TimeStamper) Option { return func(s *Signer) { s.tsa = ts } }
 
 // WithAlgorithm overrides the algorithm chosen from the key (for RSA: PS384 or PS512).
 func WithAlgorithm(a Algorithm) Option { return func(s *Signer) { s.alg = a } }
@@ -236,13 +244,25 @@ func derToRaw(der []byte, n int) ([]byte, error) {
 	return out, nil
 }
 
+// TimeStampReserve is the room SignatureSize keeps for a time-stamp token when the signer has a
+// TimeStamper, as c2pa-rs does. A TSA whose tokens (with their certificates) are larger makes
+// signing fail with an error that says so.
+const TimeStampReserve = 10000
+
 // SignatureSize is the length of every COSE_Sign1 this signer returns: enough for the
-// protected header, the chain and the signature, plus room for a time-stamp or OCSP data later.
+// protected header, the chain and the signature, plus room for OCSP data later and, with a
+// TimeStamper, for a time-stamp token.
 func (s *Signer) SignatureSize() int {
-	base := len(s.marshal(make([]byte, signatureLen(s.pub)), 0))
-	// Keep the pad's bstr header at 3 bytes (lengths 256..65535) so any target is reachable.
-	return base + 1024
+	base := len(s.marshal(make([]byte, signatureLen(s.pub)), nil))
+	n := base + 1024
+	if s.tsa != nil {
+		n += TimeStampReserve
+	}
+	return n
 }
+
+// HasTimeStamper reports whether the signer time-stamps its signatures.
+func (s *Signer) HasTimeStamper() bool { return s.tsa != nil }
 
 // protected returns the protected header bucket: the algorithm and the x5chain (label 33), as
 // C2PA requires writers to put it.
@@ -259,12 +279,14 @@ func (s *Signer) protected() cose.ProtectedHeader {
 	}
 }
 
-func (s *Signer) marshal(sig []byte, pad int) []byte {
+// marshal encodes the COSE_Sign1 with the signature and the unprotected header (nil: an empty
+// "pad").
+func (s *Signer) marshal(sig []byte, unprotected cose.UnprotectedHeader) []byte {
+	if unprotected == nil {
+		unprotected = cose.UnprotectedHeader{"pad": []byte{}}
+	}
 	msg := cose.Sign1Message{
-		Headers: cose.Headers{
-			Protected:   s.protected(),
-			Unprotected: cose.UnprotectedHeader{"pad": make([]byte, pad)},
-		},
+		Headers:   cose.Headers{Protected: s.protected(), Unprotected: unprotected},
 		Signature: sig,
 	}
 	b, err := msg.MarshalCBOR()
@@ -275,8 +297,15 @@ func (s *Signer) marshal(sig []byte, pad int) []byte {
 }
 
 // SignClaim signs the claim's CBOR bytes and returns a tagged COSE_Sign1 with a detached payload,
-// padded with zero bytes in the unprotected "pad" header to exactly SignatureSize bytes.
+// padded with zero bytes in the unprotected "pad" header to exactly SignatureSize bytes. With a
+// TimeStamper it is SignClaimContext with a background context (the TimeStamper's own time
+// limit applies).
 func (s *Signer) SignClaim(claim []byte) ([]byte, error) {
+	return s.SignClaimContext(context.Background(), claim)
+}
+
+// SignClaimContext is SignClaim; ctx bounds the request to the time-stamp authority.
+func (s *Signer) SignClaimContext(ctx context.Context, claim []byte) ([]byte, error) {
 	msg := cose.NewSign1Message()
 	msg.Headers.Protected = s.protected()
 	msg.Payload = claim
@@ -286,16 +315,123 @@ func (s *Signer) SignClaim(claim []byte) ([]byte, error) {
 	if want := signatureLen(s.pub); len(msg.Signature) != want {
 		return nil, fmt.Errorf("sign: the signer returned %d signature bytes, want %d", len(msg.Signature), want)
 	}
-	target := s.SignatureSize()
-	base := len(s.marshal(msg.Signature, 0))
-	// A pad of p bytes (256 ≤ p < 65536) adds p+2 bytes over the empty pad's one-byte header.
-	p := target - base - 2
-	if p < 256 || p > 65535 {
-		return nil, fmt.Errorf("sign: cannot pad the signature to %d bytes (unpadded %d)", target, base)
+	unprotected := cose.UnprotectedHeader{}
+	if s.tsa != nil {
+		token, err := s.timeStamp(ctx, msg)
+		if err != nil {
+			return nil, err
+		}
+		unprotected[headerSigTst2] = sigTst2Header(token)
 	}
-	out := s.marshal(msg.Signature, p)
+	return s.pad(msg.Signature, unprotected, s.SignatureSize())
+}
+
+// timeStamp gets a token over the signature (v2: the countersignature structure of the
+// signature as a bstr) and checks it before it is embedded.
+func (s *Signer) timeStamp(ctx context.Context, msg *cose.Sign1Message) ([]byte, error) {
+	protected, err := msg.Headers.MarshalProtected()
+	if err != nil {
+		return nil, fmt.Errorf("sign: encoding the protected header: %w", err)
+	}
+	payload, err := v2Payload(msg.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("sign: encoding the signature: %w", err)
+	}
+	data, err := countersignData(protected, payload)
+	if err != nil {
+		return nil, fmt.Errorf("sign: encoding the countersignature structure: %w", err)
+	}
+	digest := sha256.Sum256(data)
+	token, err := s.tsa.TimeStamp(ctx, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("sign: time-stamping the signature: %w", err)
+	}
+	// Keep only a token that verifies over this signature (any TimeStamper may be plugged in).
+	c := CheckTimeStampToken(token, data, nil)
+	if c.TimeStamp == nil {
+		why := "the token does not verify"
+		if len(c.Information) > 0 {
+			why = c.Information[0].Explanation
+		}
+		return nil, fmt.Errorf("sign: the time-stamp authority's token is not usable: %s", why)
+	}
+	raw, err := unwrapToken(token)
+	if err != nil {
+		return nil, fmt.Errorf("sign: the time-stamp token: %w", err)
+	}
+	return raw, nil
+}
+
+// pad encodes the COSE_Sign1 with zero padding that brings it to exactly target bytes: a "pad"
+// bstr, and a "pad2" bstr for the few lengths one pad cannot reach (a bstr header grows from 1
+// to 2 to 3 bytes at lengths 24 and 256).
+func (s *Signer) pad(sig []byte, unprotected cose.UnprotectedHeader, target int) ([]byte, error) {
+	h := cose.UnprotectedHeader{}
+	for k, v := range unprotected {
+		h[k] = v
+	}
+	h["pad"] = []byte{}
+	base := len(s.marshal(sig, h))
+	if base == 0 {
+		return nil, errors.New("sign: cannot encode the signature")
+	}
+	extra := target - base
+	if extra < 0 {
+		if s.tsa != nil {
+			return nil, fmt.Errorf("sign: the signature with its time-stamp is %d bytes, over the %d reserved (the TSA's token is too large; TimeStampReserve is %d)", base, target, TimeStampReserve)
+		}
+		return nil, fmt.Errorf("sign: the signature is %d bytes, over the %d reserved", base, target)
+	}
+	p1, p2, ok := padLengths(extra)
+	if !ok {
+		return nil, fmt.Errorf("sign: cannot pad the signature from %d to %d bytes", base, target)
+	}
+	h["pad"] = make([]byte, p1)
+	if p2 >= 0 {
+		h["pad2"] = make([]byte, p2)
+	}
+	out := s.marshal(sig, h)
 	if len(out) != target {
 		return nil, fmt.Errorf("sign: padded signature is %d bytes, want %d", len(out), target)
 	}
 	return out, nil
+}
+
+// bstrHeader is the length of a CBOR byte-string header for n bytes.
+func bstrHeader(n int) int {
+	switch {
+	case n < 24:
+		return 1
+	case n < 1<<8:
+		return 2
+	case n < 1<<16:
+		return 3
+	case n < 1<<32:
+		return 5
+	}
+	return 9
+}
+
+// padLengths splits extra bytes (over an empty "pad") into a "pad" of p1 zero bytes and, when
+// needed, a "pad2" of p2 bytes (p2 < 0: no pad2). A pad of p bytes adds bstrHeader(p)+p-1 bytes;
+// a pad2 adds its 5-byte key and bstrHeader(p2)+p2.
+func padLengths(extra int) (p1, p2 int, ok bool) {
+	single := func(e int) (int, bool) {
+		for _, hl := range []int{1, 2, 3, 5} {
+			p := e + 1 - hl
+			if p >= 0 && bstrHeader(p) == hl {
+				return p, true
+			}
+		}
+		return 0, false
+	}
+	if p, ok := single(extra); ok {
+		return p, -1, true
+	}
+	for q := 0; q < 24; q++ {
+		if p, ok := single(extra - 5 - bstrHeader(q) - q); ok {
+			return p, q, true
+		}
+	}
+	return 0, 0, false
 }

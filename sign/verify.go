@@ -39,11 +39,16 @@ type Finding struct {
 
 // SignatureReport is what checking a COSE_Sign1 found.
 type SignatureReport struct {
-	Algorithm   Algorithm
-	Chain       []*x509.Certificate
-	SignedAt    time.Time // from the time-stamp or iat when present; zero otherwise
-	Validated   bool      // the signature over the claim is good
-	Trusted     bool      // the chain leads to a trust anchor
+	Algorithm Algorithm
+	Chain     []*x509.Certificate
+	SignedAt  time.Time // from the time-stamp or iat when present; zero otherwise
+	Validated bool      // the signature over the claim is good
+	Trusted   bool      // the chain leads to a trust anchor
+	// TimeStamp is the validated RFC 3161 time-stamp (sigTst2, or the deprecated sigTst), nil
+	// when there is none or it fails (its findings then say why). The certificate's validity is
+	// judged at its time only when its authority is trusted, as c2pa-rs does: an untrusted TSA
+	// could vouch for any time.
+	TimeStamp   *TimeStamp
 	Success     []Finding
 	Failure     []Finding
 	Information []Finding
@@ -130,8 +135,9 @@ var coseDec, _ = cbor.DecOptions{
 }.DecMode()
 
 // VerifyClaimSignature checks a COSE_Sign1 over the claim bytes: its structure, the algorithm, the
-// signature, the signing certificate's C2PA profile, its validity at the signing time (or now), and
-// its chain against the trust store. Every problem is a Finding; err is returned only for a
+// signature, its RFC 3161 time-stamp if any (sigTst2 or sigTst; see CheckTimeStampToken), the
+// signing certificate's C2PA profile, its validity at the signing time (the time-stamp's when its
+// authority is trusted, else iat, else now), and its chain against the trust store. Every problem is a Finding; err is returned only for a
 // signature that cannot be parsed at all (then the report holds claimSignature.mismatch too).
 func VerifyClaimSignature(sig, claim []byte, trust *TrustStore, now time.Time) (*SignatureReport, error) {
 	r := &SignatureReport{}
@@ -165,11 +171,22 @@ func VerifyClaimSignature(sig, claim []byte, trust *TrustStore, now time.Time) (
 	r.Chain = chain
 	leaf := chain[0]
 
-	// Time of signing: C2PA's iat header (protected) when present; time-stamps are not yet read.
+	// Time of signing: a time-stamp from a trusted authority, else C2PA's iat header (protected)
+	// when present, else now. A validated but untrusted time-stamp is reported, not relied on.
 	at := now
 	if v, ok := msg.Headers.Protected["iat"]; ok {
 		if t, ok := numericDate(v); ok {
 			r.SignedAt, at = t, t
+		}
+	}
+	if tc := checkSigTst(&msg, claim, trust); tc != nil {
+		r.Success = append(r.Success, tc.Success...)
+		r.Information = append(r.Information, tc.Information...)
+		if ts := tc.TimeStamp; ts != nil {
+			r.TimeStamp, r.SignedAt = ts, ts.Time
+			if ts.Trusted {
+				at = ts.Time
+			}
 		}
 	}
 

@@ -15,16 +15,37 @@ import (
 // signerFlags are the flags and environment variables that choose the signing key.
 type signerFlags struct {
 	key, cert, kms string
+	tsa            string // RFC 3161 time-stamp authority URL; "" for none
 }
+
+// tsaUsage is the help of --tsa.
+const tsaUsage = "RFC 3161 time-stamp authority URL: every signature is time-stamped, so it stays valid after the certificate expires"
 
 func (s *signerFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&s.key, "key", e.getenv("AILABEL_KEY"), "PEM private key file (env AILABEL_KEY)")
 	fs.StringVar(&s.cert, "cert", e.getenv("AILABEL_CERT"), "PEM certificate chain, signing certificate first (env AILABEL_CERT)")
 	fs.StringVar(&s.kms, "kms", e.getenv("AILABEL_KMS"), "KMS key reference, e.g. hashivault://name, instead of --key (env AILABEL_KMS)")
+	fs.StringVar(&s.tsa, "tsa", e.getenv("AILABEL_TSA"), tsaUsage+" (env AILABEL_TSA)")
+}
+
+// options are the sign options the flags ask for: a time-stamp authority.
+func (s *signerFlags) options() ([]sign.Option, error) {
+	if s.tsa == "" {
+		return nil, nil
+	}
+	c, err := sign.NewTSAClient(s.tsa, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--tsa: %w", err)
+	}
+	return []sign.Option{sign.WithTimeStamper(c)}, nil
 }
 
 // load returns the configured signer, or the development signer when none is configured.
 func (s *signerFlags) load(ctx context.Context, e *env) (*sign.Signer, error) {
+	opts, err := s.options()
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case s.kms != "" && s.key != "":
 		return nil, fmt.Errorf("--key and --kms both given; choose one")
@@ -32,14 +53,14 @@ func (s *signerFlags) load(ctx context.Context, e *env) (*sign.Signer, error) {
 		if s.cert == "" {
 			return nil, fmt.Errorf("--kms needs --cert, the certificate chain issued for that key")
 		}
-		return sign.LoadKMS(ctx, s.kms, s.cert)
+		return sign.LoadKMS(ctx, s.kms, s.cert, opts...)
 	case s.key != "" || s.cert != "":
 		if s.key == "" || s.cert == "" {
 			return nil, fmt.Errorf("--key and --cert go together")
 		}
-		return sign.LoadFiles(s.key, s.cert)
+		return sign.LoadFiles(s.key, s.cert, opts...)
 	}
-	sg, err := sign.Dev()
+	sg, err := sign.Dev(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating the development key: %w", err)
 	}
@@ -53,6 +74,7 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "label", "IN -o OUT [flags]   (IN or OUT may be - for stdin/stdout)")
 	out := fs.String("o", "", "output file, or - for standard output (required)")
 	inPlace := fs.Bool("in-place", false, "allow OUT to be IN (the input is otherwise never modified)")
+	noSync := fs.Bool("no-sync", false, "do not fsync OUT before renaming it into place (faster; after a power failure OUT may be lost)")
 	model := fs.String("model", e.getenv("AILABEL_MODEL"), "name of the generating AI model (env AILABEL_MODEL)")
 	modelVersion := fs.String("model-version", "", "version of the generating model")
 	source := fs.String("source-type", "trainedAlgorithmicMedia", "IPTC digital source type: a short name or URI")
@@ -60,6 +82,8 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	quiet := fs.Bool("q", false, "print nothing on success")
 	var sf signerFlags
 	sf.register(fs, e)
+	var pf policyFlags
+	pf.register(fs, e)
 	pos, err := parseInterleaved(fs, args)
 	if isHelp(err) {
 		return exitOK
@@ -81,13 +105,17 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "%v", err)
 	}
 	o := label.Options{Model: *model, ModelVersion: *modelVersion, SourceType: *source, Title: *title}
+	if err := pf.apply(&o); err != nil {
+		return errorf(e, "%v", err)
+	}
 	start := time.Now()
 	var res *label.Result
 	switch {
 	case in == "-" || *out == "-":
 		res, err = labelStreams(ctx, l, e, in, *out, o)
 	default:
-		res, err = l.LabelFile(ctx, in, *out, *inPlace, o)
+		o.InPlace, o.NoSync = *inPlace, *noSync
+		res, err = l.LabelFile(ctx, in, *out, o)
 	}
 	if err != nil {
 		return errorf(e, "%v", err)
@@ -106,6 +134,9 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "labeled %s (%s) -> %s: manifest %s, %d bytes, %s%s\n",
 			in, res.Format, dest, res.Manifest, res.Size, time.Since(start).Round(time.Millisecond), dev)
+		for _, v := range res.Visible {
+			fmt.Fprintf(e.stderr, "  warning shown: %s\n", v)
+		}
 	}
 	return exitOK
 }

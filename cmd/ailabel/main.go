@@ -49,6 +49,8 @@ func init() {
 		{"label", "IN -o OUT [flags]", "embed a signed AI-generated label (C2PA + XMP + EXIF)", cmdLabel},
 		{"verify", "PATH... [flags]", "check labels: exit 0 valid, 1 invalid, 3 not labeled, 2 error", cmdVerify},
 		{"inspect", "FILE", "print the C2PA manifest store as JSON", cmdInspect},
+		{"disclosure", "[flags]", "print the AI-Disclosure header and the notice that a service uses AI", cmdDisclosure},
+		{"policies", "[NAME|FILE...]", "print each policy: requirement, where it comes from, what ailabel does", cmdPolicies},
 		{"serve", "[flags]", "run the HTTP sidecar: label, verify, proxy (see sidecar/README.md)", cmdServe},
 		{"keygen", "-o DIR", "write a test CA and a C2PA signing certificate", cmdKeygen},
 		{"version", "", "print the version", cmdVersion},

@@ -3,18 +3,22 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	_ "image/gif" // thumbnails
-	_ "image/png"
 
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/manifest"
@@ -30,11 +34,23 @@ const (
 	thumbSide      = 160
 )
 
-// thumbnail returns a small JPEG of the image in r as a data: URI, or "" when the format is not
-// one Go decodes (JPEG, PNG, GIF, WebP, TIFF) or the image is too large or damaged.
+// Video frames: ffmpeg gets frameTimeout per attempt, and its output (one PNG frame already
+// scaled to thumbSide) may be at most maxFrameBytes.
+const (
+	frameTimeout  = 15 * time.Second
+	maxFrameBytes = 2 << 20
+	frameAt       = "1" // seconds into the video; shorter videos give their first frame
+)
+
+// thumbnail returns a small image of the content in r as a data: URI: a JPEG of the image for
+// the formats Go decodes (JPEG, PNG, GIF, WebP, TIFF), a JPEG of a video frame (MP4, MOV, AVI)
+// when ffmpeg is on PATH, else a neutral video placeholder (an inline SVG); "" for other formats
+// or an image too large or damaged. The page never refers to anything outside itself.
 func thumbnail(r io.ReaderAt, size int64, format string) string {
 	switch format {
 	case "jpeg", "png", "gif", "webp", "tiff":
+	case "mp4", "mov", "avi":
+		return videoThumbnail(r, format)
 	default:
 		return ""
 	}
@@ -46,7 +62,15 @@ func thumbnail(r io.ReaderAt, size int64, format string) string {
 	if err != nil {
 		return ""
 	}
+	return jpegThumb(img)
+}
+
+// jpegThumb scales img to fit thumbSide × thumbSide and returns it as a data: URI of a JPEG.
+func jpegThumb(img image.Image) string {
 	b := img.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 {
+		return ""
+	}
 	w, h := thumbSide, thumbSide
 	if b.Dx() >= b.Dy() {
 		h = max(1, b.Dy()*thumbSide/b.Dx())
@@ -60,6 +84,89 @@ func thumbnail(r io.ReaderAt, size int64, format string) string {
 		return ""
 	}
 	return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// videoPlaceholder stands for a video whose frame cannot be shown: a play sign on grey.
+func videoPlaceholder() string {
+	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(
+		`<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90" viewBox="0 0 160 90">`+
+			`<rect width="160" height="90" rx="6" fill="#555"/><path d="M68 27v30l26-15z" fill="#eee"/>`+
+			`<text x="80" y="80" font-family="sans-serif" font-size="11" fill="#ddd" text-anchor="middle">video</text></svg>`))
+}
+
+// videoThumbnail extracts a frame near frameAt seconds (the first frame of a shorter video)
+// with ffmpeg, or returns videoPlaceholder() without ffmpeg or a frame. r must be the open file
+// (verify passes its *os.File); ffmpeg reads it by path, with the demuxer of the sniffed format
+// forced and only the file protocol allowed, so a crafted file cannot make it fetch anything.
+func videoThumbnail(r io.ReaderAt, format string) string {
+	f, ok := r.(*os.File)
+	if !ok {
+		return videoPlaceholder()
+	}
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return videoPlaceholder()
+	}
+	path, err := filepath.Abs(f.Name())
+	if err != nil {
+		return videoPlaceholder()
+	}
+	demuxer := "mov" // ffmpeg's mov demuxer reads MP4 too
+	if format == "avi" {
+		demuxer = "avi"
+	}
+	for _, at := range []string{frameAt, ""} {
+		if img := videoFrame(ffmpeg, path, demuxer, at); img != nil {
+			if uri := jpegThumb(img); uri != "" {
+				return uri
+			}
+		}
+	}
+	return videoPlaceholder()
+}
+
+// videoFrame runs ffmpeg for one frame at the given offset ("" for the first), scaled to fit
+// thumbSide × thumbSide, and decodes it; nil when there is none.
+func videoFrame(ffmpeg, path, demuxer, at string) image.Image {
+	ctx, cancel := context.WithTimeout(context.Background(), frameTimeout)
+	defer cancel()
+	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1", "-protocol_whitelist", "file", "-f", demuxer}
+	if at != "" {
+		args = append(args, "-ss", at)
+	}
+	scale := fmt.Sprintf("scale=w=%d:h=%d:force_original_aspect_ratio=decrease", thumbSide, thumbSide)
+	args = append(args, "-i", "file:"+path, "-map", "0:v:0", "-frames:v", "1", "-vf", scale, "-f", "image2pipe", "-c:v", "png", "pipe:1")
+	cmd := exec.CommandContext(ctx, ffmpeg, args...)
+	out := &boundedBuffer{max: maxFrameBytes}
+	cmd.Stdout = out
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil || out.over || out.Len() == 0 {
+		return nil
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(out.Bytes()))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > 4*thumbSide || cfg.Height > 4*thumbSide {
+		return nil
+	}
+	img, err := png.Decode(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		return nil
+	}
+	return img
+}
+
+// boundedBuffer keeps at most max bytes and fails the write that would exceed them.
+type boundedBuffer struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		b.over = true
+		return 0, errors.New("ffmpeg's frame is larger than expected")
+	}
+	return b.Buffer.Write(p)
 }
 
 // htmlWriter streams a self-contained HTML page, one table row per file, so that memory does not
@@ -86,7 +193,7 @@ func newHTMLWriter(path string, now time.Time) (*htmlWriter, error) {
 // htmlRow is one file in the report.
 type htmlRow struct {
 	Path, Class, Word, Reason string
-	Thumb                     template.URL // made by thumbnail: a data: URI of a JPEG we encoded
+	Thumb                     template.URL // made by thumbnail: a data: URI of a JPEG we encoded, or our SVG
 	Claims                    [][2]string
 }
 
@@ -123,7 +230,9 @@ func claims(rep *label.Report) [][2]string {
 		add("issuer", s.Issuer)
 		add("trusted", fmt.Sprint(s.Trusted))
 	}
-	if rep.SignedAt != nil {
+	if ts := rep.TimeStamp; ts != nil {
+		add("time-stamped", ts.Time.UTC().Format(time.RFC3339)+" by "+tsaName(ts))
+	} else if rep.SignedAt != nil {
 		add("signed at", rep.SignedAt.UTC().Format(time.RFC3339))
 	} else if rep.ClaimedAt != nil {
 		add("claimed time", rep.ClaimedAt.UTC().Format(time.RFC3339))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/ailabel/ailabel/formats"
@@ -220,6 +221,9 @@ func reasons(r *label.Report) []string {
 			s = "the manifest is not signed"
 		case sign.CodeCredentialExpired:
 			s = "the signing certificate had expired or was not yet valid at signing time" + certName(r)
+			if ts := r.TimeStamp; ts != nil && !ts.Trusted {
+				s += "; it was time-stamped at " + ts.Time.UTC().Format(time.RFC3339) + " by " + tsaName(ts) + ", so the certificate was judged now"
+			}
 		case sign.CodeCredentialInvalid:
 			s = "the signing certificate is not acceptable" + certName(r)
 			if f.Explanation != "" {
@@ -243,6 +247,18 @@ func reasons(r *label.Report) []string {
 		out = r.Reasons
 	}
 	return out
+}
+
+// tsaName names the authority of a time-stamp and says whether it is trusted.
+func tsaName(ts *label.TimeStampInfo) string {
+	who := ts.TSACommonName
+	if who == "" {
+		who = ts.TSA
+	}
+	if ts.Trusted {
+		return who + " (trusted time-stamp authority)"
+	}
+	return who + " (time-stamp authority not on your trust list)"
 }
 
 func certName(r *label.Report) string {

@@ -44,6 +44,16 @@ func TestReasonWording(t *testing.T) {
 	if got := lineText(&verifyResult{report: r}); got != "signed by an untrusted certificate: CN=Someone,O=Acme (signingCredential.untrusted)" {
 		t.Errorf("untrusted only: %q", got)
 	}
+	// An expired certificate with a time-stamp whose authority is not trusted: the line says why
+	// the time-stamp did not help.
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r.TimeStamp = &label.TimeStampInfo{Time: at, TSACommonName: "Some TSA"}
+	r.Status.Failure = []manifest.StatusEntry{{Code: "signingCredential.expired"}}
+	want := "the signing certificate had expired or was not yet valid at signing time: CN=Someone,O=Acme; it was time-stamped at 2026-03-01T12:00:00Z by Some TSA (time-stamp authority not on your trust list), so the certificate was judged now (signingCredential.expired)"
+	if got := lineText(&verifyResult{report: r}); got != want {
+		t.Errorf("expired, untrusted time-stamp:\n got %q\nwant %q", got, want)
+	}
+	r.TimeStamp = nil
 	var w bytes.Buffer
 	tw := &textWriter{w: &w, color: true}
 	tw.write(&verifyResult{verifyItem: verifyItem{path: "evil\x1b[2J.jpg"}, err: errors.New("x: " + formats.ErrMalformed.Error())})

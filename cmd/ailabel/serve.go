@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&sf.key, "key", "", "PEM private key file")
 	fs.StringVar(&sf.cert, "cert", "", "PEM certificate chain, signing certificate first")
 	fs.StringVar(&sf.kms, "kms", "", "KMS key reference (e.g. awskms:///arn…, hashivault://name) instead of --key")
+	fs.StringVar(&sf.tsa, "tsa", "", tsaUsage)
 	dev := fs.Bool("dev", false, "sign with the local DEVELOPMENT key when no --key/--kms is given (never in production)")
 	fs.String("config", "", "JSON file of flag values, {\"listen\": \":8080\", \"max-inflight\": 32, …}")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
@@ -83,6 +85,9 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	tempDir := fs.String("temp-dir", "", "folder for spooled bodies (default the system's)")
+	gcPercent := fs.Int("gc-percent", 400, "Go garbage collector target (as GOGC, which wins when set): requests allocate short-lived buffers, so a higher value trades memory for throughput")
+	memLimit := byteSize(1 << 30)
+	fs.Var(&memLimit, "memory-limit", "soft memory limit of the Go runtime (as GOMEMLIMIT, which wins when set): the collector works harder near it (default 1G)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		if isHelp(err) {
 			return exitOK
@@ -91,6 +96,15 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	}
 	if err := applyServeSources(fs, e); err != nil {
 		return errorf(e, "serve: %v", err)
+	}
+	if *gcPercent < -1 {
+		return errorf(e, "serve: --gc-percent %d: -1 (off) or more", *gcPercent)
+	}
+	if e.getenv("GOGC") == "" {
+		debug.SetGCPercent(*gcPercent)
+	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(memLimit))
 	}
 
 	var lvl slog.Level
@@ -140,6 +154,9 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	if sf.key == "" && sf.kms == "" && !*dev {
 		return errorf(e, "serve: no signing key: give --key and --cert, --kms and --cert, or --dev for the development key")
 	}
+	if _, err := sf.options(); err != nil {
+		return errorf(e, "serve: %v", err)
+	}
 	srv, err := sidecar.New(cfg)
 	if err != nil {
 		return errorf(e, "serve: %v", err)
@@ -172,7 +189,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 			errc <- fmt.Errorf("loading the signing key: %w", err)
 			return
 		}
-		logger.Info("ready", "signer", sg.Certificate().Subject.String(), "development", sg.IsDevelopment())
+		logger.Info("ready", "signer", sg.Certificate().Subject.String(), "development", sg.IsDevelopment(), "time_stamping", sg.HasTimeStamper())
 	}()
 
 	code := exitOK

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/ailabel/ailabel/label"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ailabel/ailabel/sign/tsatest"
 )
 
 type lockedBuffer struct {
@@ -47,7 +50,8 @@ func TestServe(t *testing.T) {
 	cfg := filepath.Join(dir, "serve.json")
 	os.WriteFile(cfg, []byte(`{"listen": "127.0.0.1:0", "model": "config-model", "max-inflight": 4, "request-timeout": "20s",
 		"key": "`+filepath.Join(keys, "signer.key")+`", "trust": "`+filepath.Join(keys, "ca.pem")+`"}`), 0o600)
-	envs := map[string]string{"AILABEL_CONFIG": cfg, "AILABEL_CERT": filepath.Join(keys, "chain.pem"), "AILABEL_MODEL": "env-model"}
+	tsa := tsatest.New(t, tsatest.Options{})
+	envs := map[string]string{"AILABEL_CONFIG": cfg, "AILABEL_CERT": filepath.Join(keys, "chain.pem"), "AILABEL_MODEL": "env-model", "AILABEL_TSA": tsa.URL}
 	var stderr lockedBuffer
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return envs[k] }}
 	ctx, stop := context.WithCancel(context.Background())
@@ -106,8 +110,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("label: %d %s", resp.StatusCode, out)
 	}
 	// The environment wins over the config file.
-	if d := resp.Header.Get("AI-Disclosure"); d != `ai-generated; model="env-model"` {
-		t.Errorf("AI-Disclosure %q", d)
+	if d, err := label.ParseDisclosure(resp.Header.Get("AI-Disclosure")); err != nil || d.Model != "env-model" {
+		t.Errorf("AI-Disclosure %q: %v", resp.Header.Get("AI-Disclosure"), err)
 	}
 	labeled := filepath.Join(dir, "labeled.jpg")
 	os.WriteFile(labeled, out, 0o644)
@@ -124,6 +128,11 @@ func TestServe(t *testing.T) {
 	wj, _ := json.Marshal(w)
 	if !bytes.Equal(gj, wj) || g["validation_state"] != "Trusted" {
 		t.Errorf("/v1/verify differs from verify --json:\n http %s\n  cli %s", gj, wj)
+	}
+	// --tsa (here AILABEL_TSA): the label was time-stamped by the test TSA, which verify does
+	// not trust (only the signer's CA is an anchor).
+	if ts, _ := g["time_stamp"].(map[string]any); ts == nil || ts["tsa_common_name"] != "ailabel Test TSA" || ts["trusted"] != false || tsa.Requests() != 1 {
+		t.Errorf("time_stamp %v after %d TSA requests", g["time_stamp"], tsa.Requests())
 	}
 	if strings.Contains(stderr.String(), tok) {
 		t.Error("the token is in the log")
@@ -149,6 +158,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--tokens-file", good}, "no signing key"},
 		{[]string{"serve", "--tokens-file", good, "--dev", "--upstream", "file:///etc"}, "http(s) URL"},
 		{[]string{"serve", "--max-body", "lots"}, "not a positive size"},
+		{[]string{"serve", "--tokens-file", good, "--dev", "--tsa", "ftp://tsa.example"}, "--tsa"},
 	} {
 		code, _, errs := cli(t, nil, c.args...)
 		if code != exitUsage || !strings.Contains(errs, c.want) {

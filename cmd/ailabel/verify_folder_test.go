@@ -367,7 +367,7 @@ func TestVerifyMixedFolder(t *testing.T) {
 	}
 }
 
-var reportRow = regexp.MustCompile(`<tr class="([a-z_]+)" data-verdict="[a-z_]+"><td>(<img alt="" src="data:image/jpeg;base64,[A-Za-z0-9+/=&#;]+">)?</td><td class="path">([^<]*)</td><td><span class="badge">([A-Z ]+)</span>`)
+var reportRow = regexp.MustCompile(`<tr class="([a-z_]+)" data-verdict="[a-z_]+"><td>(<img alt="" src="(data:image/(?:jpeg|svg(?:\+|&#43;)xml);base64,[A-Za-z0-9+/=&#;]+)">)?</td><td class="path">([^<]*)</td><td><span class="badge">([A-Z ]+)</span>`)
 
 func checkHTMLReport(t *testing.T, dir string, expect map[string]want, wantCounts map[string]int) {
 	report := filepath.Join(t.TempDir(), "report.html")
@@ -387,7 +387,10 @@ func checkHTMLReport(t *testing.T, dir string, expect map[string]want, wantCount
 	badge := map[string]string{"valid": "VALID", "invalid": "INVALID", "not_labeled": "NOT LABELED", "error": "UNREADABLE"}
 	seen := map[string]bool{}
 	thumbs := 0
+	_, ffmpegErr := exec.LookPath("ffmpeg")
 	for _, r := range rows {
+		uri := html.UnescapeString(r[3])
+		r = append(r[:3:3], r[4:]...) // now as before: class, img, path, badge
 		p := html.UnescapeString(r[3])
 		w, ok := expect[p]
 		if !ok || seen[p] {
@@ -402,6 +405,19 @@ func checkHTMLReport(t *testing.T, dir string, expect map[string]want, wantCount
 			thumbs++
 		} else if w.verdict == "valid" && !strings.Contains(p, "c2pa-rs") {
 			t.Errorf("%s: no thumbnail", p)
+		}
+		// Videos (c2pa-rs's MP4, MOV and AVI): a frame when ffmpeg is on PATH, else the placeholder.
+		if ext := filepath.Ext(p); ext == ".mp4" || ext == ".mov" || ext == ".avi" {
+			switch {
+			case ffmpegErr == nil && !strings.HasPrefix(uri, "data:image/jpeg;"):
+				t.Errorf("%s: no video frame thumbnail (%.40s)", p, uri)
+			case ffmpegErr == nil:
+				if img := dataImage(t, uri); !notBlank(img) {
+					t.Errorf("%s: the video frame thumbnail is blank", p)
+				}
+			case uri != videoPlaceholder():
+				t.Errorf("%s: no video placeholder without ffmpeg (%.40s)", p, uri)
+			}
 		}
 	}
 	if thumbs < wantCounts["valid"] {

@@ -495,6 +495,9 @@ func (x *extras) trak(i int) []byte {
 // dropped.
 func (x *extras) mergeUdta(udta []byte) ([]byte, error) {
 	m := x.media
+	if len(m.Keys) > 0 {
+		return x.mdtaUdta(udta)
+	}
 	var atoms, ilst []metaItem
 	for _, it := range []metaItem{{"\xa9nam", m.Title}, {"\xa9cmt", m.Comment}, {"desc", m.Description}} {
 		switch {
@@ -563,6 +566,163 @@ func (x *extras) mergeUdta(udta []byte) ([]byte, error) {
 	}
 	out = append(out, rest)
 	return mkBox("udta", out...), nil
+}
+
+// mdtaUdta returns udta with its meta box replaced by QuickTime metadata keys (handler mdta):
+// the input's metadata items, then title, comment, description and the media's Keys, as ffmpeg
+// writes with use_metadata_tags (China's TC260 guide puts its AIGC label there). The input's
+// items are carried over whole (iTunes-style items under ffmpeg's names for them: artist, encoder,
+// …), except those ours replace. Other udta entries are kept.
+func (x *extras) mdtaUdta(udta []byte) ([]byte, error) {
+	m := x.media
+	var ours []formats.MetaKey
+	for _, it := range []formats.MetaKey{{Key: "title", Value: m.Title}, {Key: "comment", Value: m.Comment}, {Key: "description", Value: m.Description}} {
+		if it.Value != "" {
+			ours = append(ours, it)
+		}
+	}
+	ours = append(ours, m.Keys...)
+	replaced := func(key string) bool {
+		for _, o := range ours {
+			if o.Key == key {
+				return true
+			}
+		}
+		return false
+	}
+	var keys, ilst [][]byte
+	add := func(key string, data ...[]byte) error {
+		if len(key) == 0 || len(key) > 255 || len(keys) >= 1<<16 {
+			return fmt.Errorf("metadata key %q: a key of 1-255 bytes, at most 65536 keys: %w", key, formats.ErrTooLarge)
+		}
+		keys = append(keys, mkBox("mdta", []byte(key)))
+		ilst = append(ilst, mkBox(string(be32(uint32(len(keys)))), data...))
+		return nil
+	}
+	var out [][]byte
+	if udta != nil {
+		kids, rest, err := children(payload(udta, false))
+		if err != nil {
+			return nil, fmt.Errorf("moov/udta: %v: %w", err, formats.ErrMalformed)
+		}
+		for _, k := range kids {
+			switch string(k[4:8]) {
+			case "meta":
+				for _, it := range metaItems(k) {
+					if !replaced(it.key) {
+						if err := add(it.key, it.data...); err != nil {
+							return nil, err
+						}
+					}
+				}
+				continue
+			case "\xa9nam", "\xa9cmt", "\xa9des":
+				continue // replaced by the keys
+			}
+			out = append(out, k)
+		}
+		out = append(out, rest)
+	}
+	for _, it := range ours {
+		if len(it.Value) > 1<<20 {
+			return nil, fmt.Errorf("metadata key %q: value over 1 MiB: %w", it.Key, formats.ErrTooLarge)
+		}
+		if err := add(it.Key, mkBox("data", be32(1, 0), []byte(it.Value))); err != nil {
+			return nil, err
+		}
+	}
+	hdlr := mkFull("hdlr", 0, 0, be32(0), []byte("mdta"), be32(0, 0, 0), []byte{0})
+	meta := mkFull("meta", 0, 0, hdlr, mkFull("keys", 0, 0, append([][]byte{be32(uint32(len(keys)))}, keys...)...), mkBox("ilst", ilst...))
+	out = append(out, meta)
+	return mkBox("udta", out...), nil
+}
+
+// itunesNames are ffmpeg's names for iTunes-style metadata items, used as QuickTime keys when
+// an input's mdir items are carried into an mdta meta box.
+var itunesNames = map[string]string{
+	"\xa9nam": "title", "\xa9ART": "artist", "aART": "album_artist", "\xa9alb": "album", "\xa9cmt": "comment",
+	"desc": "description", "ldes": "synopsis", "\xa9day": "date", "\xa9gen": "genre", "\xa9too": "encoder",
+	"cprt": "copyright", "\xa9wrt": "composer", "\xa9grp": "grouping", "\xa9lyr": "lyrics", "\xa9enc": "encoded_by",
+	"tvsh": "show", "tven": "episode_id", "tvnn": "network", "\xa9xyz": "location",
+}
+
+// carriedItem is an item of an input's meta box: its key and its data boxes, kept whole.
+type carriedItem struct {
+	key  string
+	data [][]byte
+}
+
+// metaItems lists the items of a meta box with handler mdir (keys from itunesNames, else the
+// item's four-character code) or mdta (keys from its keys box). Damaged boxes yield what was
+// read before the damage.
+func metaItems(meta []byte) []carriedItem {
+	p := payload(meta, true)
+	if p == nil {
+		return nil
+	}
+	hdlr := payload(find(p, "hdlr"), true)
+	if len(hdlr) < 8 {
+		return nil
+	}
+	var names []string
+	switch string(hdlr[4:8]) {
+	case "mdir":
+	case "mdta":
+		kp := payload(find(p, "keys"), true)
+		if len(kp) < 4 {
+			return nil
+		}
+		rest := kp[4:]
+		for n := binary.BigEndian.Uint32(kp); n > 0 && len(rest) >= 8; n-- {
+			size := binary.BigEndian.Uint32(rest)
+			if size < 8 || uint64(size) > uint64(len(rest)) {
+				break
+			}
+			names = append(names, string(rest[8:size]))
+			rest = rest[size:]
+		}
+	default:
+		return nil
+	}
+	items, _, err := children(payload(find(p, "ilst"), false))
+	if err != nil {
+		return nil
+	}
+	var out []carriedItem
+	for _, it := range items {
+		typ := string(it[4:8])
+		key := typ
+		if names != nil {
+			idx := binary.BigEndian.Uint32(it[4:8])
+			if idx == 0 || uint64(idx) > uint64(len(names)) {
+				continue
+			}
+			key = names[idx-1]
+		} else if n, ok := itunesNames[typ]; ok {
+			key = n
+		} else {
+			key = strings.ToValidUTF8(strings.Map(func(r rune) rune {
+				if r < 0x20 {
+					return -1
+				}
+				return r
+			}, string([]rune{rune(typ[0]), rune(typ[1]), rune(typ[2]), rune(typ[3])})), "")
+		}
+		kids, _, err := children(payload(it, false))
+		if err != nil {
+			continue
+		}
+		var data [][]byte
+		for _, k := range kids {
+			if string(k[4:8]) == "data" {
+				data = append(data, k)
+			}
+		}
+		if len(data) > 0 && key != "" {
+			out = append(out, carriedItem{key, data})
+		}
+	}
+	return out
 }
 
 // metaItem is one user-data metadata entry: its box type and UTF-8 value.

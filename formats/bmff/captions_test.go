@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,21 +84,9 @@ func avMD5(t testing.TB, path string) string {
 	return out
 }
 
-var srtCue = regexp.MustCompile(`(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\r?\n(.+)`)
-
-// firstCue returns the first subtitle cue of stream s as ffmpeg converts it to SRT.
 func firstCue(t testing.TB, path, stream string) (start, end time.Duration, text string) {
 	t.Helper()
-	out := ffmpegOut(t, "-nostdin", "-v", "error", "-i", path, "-map", stream, "-f", "srt", "-")
-	m := srtCue.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no SRT cue in %s %s:\n%s", path, stream, out)
-	}
-	at := func(h, mi, s, ms string) time.Duration {
-		d, _ := time.ParseDuration(h + "h" + mi + "m" + s + "s" + ms + "ms")
-		return d
-	}
-	return at(m[1], m[2], m[3], m[4]), at(m[5], m[6], m[7], m[8]), strings.TrimSpace(m[9])
+	return testtool.FirstCue(t, path, stream)
 }
 
 func TestCaptions(t *testing.T) {

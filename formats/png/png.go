@@ -71,6 +71,8 @@ type span struct{ off, end int64 }
 
 // File is an opened PNG. It implements formats.Writable.
 type File struct {
+	r io.ReaderAt // the input, which Paint decodes again
+
 	ihdrEnd   int64 // end of the IHDR chunk
 	iendEnd   int64 // end of the IEND chunk: the output never copies past it
 	firstIDAT int64 // offset of the first IDAT chunk, or of IEND when there is none
@@ -100,7 +102,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if string(head) != Signature {
 		return nil, fmt.Errorf("%w: PNG signature missing at offset 0", formats.ErrMalformed)
 	}
-	f := &File{firstIDAT: -1}
+	f := &File{r: r, firstIDAT: -1}
 	off := int64(len(Signature))
 	first := true
 	meta := 0

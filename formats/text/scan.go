@@ -47,8 +47,8 @@ func scanText(r io.ReaderAt, size int64, name string) (*scanInfo, error) {
 // scanTextChunks is scanText reading chunk bytes at a time.
 func scanTextChunks(r io.ReaderAt, size int64, name string, chunk int) (*scanInfo, error) {
 	si := &scanInfo{nfc: true}
-	buf := make([]byte, chunk)
-	var work, carry []byte // carry: text not yet NFC-checked; it starts at carryOff
+	buf := make([]byte, max(min(int64(chunk), size), 1)) // no bigger than the text
+	var work, carry []byte                               // carry: text not yet NFC-checked; it starts at carryOff
 	carryOff := int64(0)
 	var prevTail, joinBuf []byte // the last bytes of the previous chunk, for markers across chunks
 	sawNewline := false

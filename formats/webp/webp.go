@@ -110,6 +110,7 @@ const (
 
 // File is an opened WebP. It implements formats.Writable.
 type File struct {
+	r       io.ReaderAt // the input, which Paint decodes again
 	riffEnd int64
 	runs    []run
 
@@ -149,7 +150,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if riffSize > size-8 {
 		return nil, fmt.Errorf("%w: WebP RIFF size %d at offset 4 needs a file of %d bytes, the file has %d", formats.ErrMalformed, riffSize, riffSize+8, size)
 	}
-	f := &File{riffEnd: 8 + riffSize}
+	f := &File{r: r, riffEnd: 8 + riffSize}
 	off := int64(12)
 	sawImage := false
 	for off < f.riffEnd {

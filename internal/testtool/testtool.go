@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -206,4 +207,26 @@ func firstLine(b []byte) string {
 		s = s[:i]
 	}
 	return s
+}
+
+var srtCue = regexp.MustCompile(`(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\r?\n(.+)`)
+
+// FirstCue returns the first subtitle cue of stream (an ffmpeg -map spec such as "0:s:0") of
+// the file at path, as ffmpeg converts it to SRT.
+func FirstCue(t testing.TB, path, stream string) (start, end time.Duration, text string) {
+	t.Helper()
+	ff := Require(t, "ffmpeg")
+	out, err := exec.Command(ff, "-nostdin", "-v", "error", "-i", path, "-map", stream, "-f", "srt", "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", path, err, out)
+	}
+	m := srtCue.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no SRT cue in %s %s:\n%s", path, stream, out)
+	}
+	at := func(h, mi, s, ms string) time.Duration {
+		d, _ := time.ParseDuration(h + "h" + mi + "m" + s + "s" + ms + "ms")
+		return d
+	}
+	return at(m[1], m[2], m[3], m[4]), at(m[5], m[6], m[7], m[8]), strings.TrimSpace(m[9])
 }

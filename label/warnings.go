@@ -1,0 +1,138 @@
+package label
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/policy"
+	"github.com/ailabel/ailabel/warning"
+)
+
+// resolved is what one call applies: the policy, the warning texts in the policy's (or the
+// caller's) languages, and the human-readable warnings they make for each kind of content.
+type resolved struct {
+	pol      *policy.Policy
+	messages []warning.Message
+	modified bool            // composite content: the "AI-modified" texts
+	notice   *formats.Notice // text, Markdown, HTML disclaimer; nil for none
+	badge    *warning.Spec   // drawn onto images; nil for none
+	captions bool            // a caption track in video
+	seconds  float64         // how long the video warning shows; 0 throughout
+}
+
+// resolve applies the policy to merged options (see merge).
+func resolve(o Options, dst string) (*resolved, error) {
+	pol := o.Policy
+	if pol == nil {
+		var err error
+		if pol, err = policy.ByName(policy.Default); err != nil {
+			return nil, fmt.Errorf("label: %w", err)
+		}
+	}
+	langs := o.Languages
+	if len(langs) == 0 {
+		langs = pol.Languages
+	}
+	cat := o.Messages
+	if cat == nil {
+		cat = warning.Default()
+	}
+	r := &resolved{pol: pol, modified: isComposite(dst), captions: pol.Video.Captions, seconds: pol.Video.Seconds}
+	if o.NoNotice {
+		r.captions = false
+		return r, nil
+	}
+	msgs, err := cat.Messages(langs...)
+	if err != nil {
+		return nil, fmt.Errorf("label: the warning texts: %w", err)
+	}
+	r.messages = msgs
+	switch {
+	case o.Notice != nil:
+		r.notice = o.Notice
+	case pol.Text.Placement != "none":
+		r.notice = &formats.Notice{Placement: pol.Text.Placement}
+		for _, m := range msgs {
+			r.notice.Texts = append(r.notice.Texts, formats.NoticeText{Lang: m.Lang, Text: r.long(m)})
+		}
+	}
+	if pol.Image.Style != "none" {
+		style, err := warning.ParseStyle(pol.Image.Style)
+		if err != nil {
+			return nil, fmt.Errorf("label: policy %s: %w", pol.Name, err)
+		}
+		place := warning.Auto
+		if pol.Image.Placement != "" {
+			if place, err = warning.ParsePlacement(pol.Image.Placement); err != nil {
+				return nil, fmt.Errorf("label: policy %s: %w", pol.Name, err)
+			}
+		}
+		r.badge = &warning.Spec{Style: style, Placement: place, Messages: msgs, MinTextHeight: pol.Image.MinTextHeight, Modified: r.modified}
+	}
+	return r, nil
+}
+
+// long is a message's warning sentence for this content.
+func (r *resolved) long(m warning.Message) string {
+	if r.modified && m.Modified != "" {
+		return m.Modified
+	}
+	return m.Long
+}
+
+func isComposite(dst string) bool {
+	return dst == manifest.SourceCompositeWithTrainedAlgorithmic || dst == manifest.SourceCompositeSynthetic
+}
+
+// videoWarning returns what a video carries besides XMP: a caption per language (shown for the
+// policy's opening seconds, or throughout), and user-data metadata (title, comment,
+// description) naming the model, with China's AIGC label under the cn policy.
+func (r *resolved) videoWarning(o Options, aigc string) ([]formats.Caption, *formats.MediaInfo) {
+	var caps []formats.Caption
+	if r.captions {
+		d := time.Duration(r.seconds * float64(time.Second))
+		if o.Notice != nil {
+			for _, t := range o.Notice.Texts {
+				caps = append(caps, formats.Caption{Lang: t.Lang, Text: t.Text, Duration: d})
+			}
+		} else {
+			for _, m := range r.messages {
+				caps = append(caps, formats.Caption{Lang: m.Lang, Text: r.long(m), Duration: d})
+			}
+		}
+	}
+	texts := make([]string, len(disclosure))
+	for i, d := range disclosure {
+		texts[i] = withModel(d.Text, o.Model)
+	}
+	m := &formats.MediaInfo{
+		Title:       withModel("AI-generated video", o.Model),
+		Comment:     strings.Join(texts, " / "),
+		Description: withModel(disclosure[len(disclosure)-1].Text, o.Model),
+	}
+	if aigc != "" {
+		m.Keys = []formats.MetaKey{{Key: "AIGC", Value: aigc}}
+	}
+	return caps, m
+}
+
+// aigcJSON is China's implicit label (GB 45438-2025 Annex E): seven keys in the standard's order,
+// Label "1" (AI-generated), the provider's code as ContentProducer, and the asset's instance ID
+// as ProduceID; the propagation fields are left to platforms.
+func aigcJSON(provider, produceID string) string {
+	type aigc struct {
+		Label             string `json:"Label"`
+		ContentProducer   string `json:"ContentProducer"`
+		ProduceID         string `json:"ProduceID"`
+		ReservedCode1     string `json:"ReservedCode1"`
+		ContentPropagator string `json:"ContentPropagator"`
+		PropagateID       string `json:"PropagateID"`
+		ReservedCode2     string `json:"ReservedCode2"`
+	}
+	b, _ := json.Marshal(aigc{Label: "1", ContentProducer: provider, ProduceID: produceID})
+	return string(b)
+}
