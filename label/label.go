@@ -357,7 +357,13 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 // output goes out with a zero-filled store while it is hashed, and the signed store is written
 // into its slot at the end. Any other writer gets a hashing pass, then a writing pass.
 func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r io.ReaderAt, out sink) (int64, error) {
-	placeholder := lay.Frame(make([]byte, d.Len()))
+	// The store's slot holds zeros while the output is hashed (a BMFF hash covers it; a data
+	// hash excludes it) or written ahead of the signature; a data hash into a plain writer
+	// never needs them.
+	var placeholder []byte
+	if b == formats.BMFFHash || out.file != nil {
+		placeholder = lay.Frame(make([]byte, d.Len()))
+	}
 	var hw io.Writer
 	var bh *bmffhash.Hasher
 	dh := sha256.New()

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Toggles of a description box.
@@ -250,6 +251,7 @@ func AppendBox(dst []byte, typ string, payload ...[]byte) []byte {
 	for _, p := range payload {
 		n += len(p)
 	}
+	dst = slices.Grow(dst, n+8) // one allocation, not one per doubling
 	if uint64(n) > 0xFFFFFFFF {
 		// Extended size; never needed for a manifest store in practice.
 		dst = binary.BigEndian.AppendUint32(dst, 1)
