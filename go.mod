@@ -16,6 +16,7 @@ require (
 	golang.org/x/image v0.33.0
 	golang.org/x/sys v0.38.0
 	golang.org/x/text v0.31.0
+	lukechampine.com/blake3 v1.4.1
 )
 
 require (
@@ -40,6 +41,7 @@ require (
 	github.com/hashicorp/hcl v1.0.1-vault-7 // indirect
 	github.com/hashicorp/vault/api v1.22.0 // indirect
 	github.com/jellydator/ttlcache/v3 v3.4.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.0.9 // indirect
 	github.com/mitchellh/go-homedir v1.1.0 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

@@ -1,0 +1,236 @@
+package iscc
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+)
+
+// MaxPixels bounds the images Normalize accepts (width × height).
+const MaxPixels = 1 << 28
+
+// Normalize turns img into the 1024 grey pixels (32×32, row-major) the Image-Code hashes, as
+// iscc-sdk's image_normalize does with Pillow:
+//
+//  1. transparency is composited onto white (Pillow's paste with the alpha channel as mask);
+//  2. the border whose colour is pixel (0,0)'s is trimmed (any channel differing is content);
+//  3. grey = (19595 R + 38470 G + 7471 B + 32768) >> 16;
+//  4. Pillow's bicubic resize to 32×32 (a = −0.5, support scaled by the downscale factor, 22-bit
+//     fixed-point weights, horizontal then vertical pass, rounded and clipped between passes).
+//
+// Pixels are read as 8-bit non-premultiplied RGBA (color.NRGBAModel). EXIF orientation is not
+// part of an image.Image: apply Orient first. The result is byte-exact with iscc-sdk when the
+// decoded 8-bit pixels agree with Pillow's; JPEG decoders may differ by a level here and there.
+func Normalize(img image.Image) ([]byte, error) {
+	if img == nil {
+		return nil, errors.New("iscc: normalize: nil image")
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("iscc: normalize: empty image (%d×%d)", w, h)
+	}
+	if int64(w)*int64(h) > MaxPixels {
+		return nil, fmt.Errorf("iscc: normalize: image %d×%d has over %d pixels", w, h, MaxPixels)
+	}
+	// 1. Fill transparency with white: out = DIV255(255·(255−a) + c·a), exact for a = 255.
+	rgb := make([]byte, 0, w*h*3)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			a := uint32(c.A)
+			for _, v := range [3]uint8{c.R, c.G, c.B} {
+				rgb = append(rgb, div255(255*(255-a)+uint32(v)*a))
+			}
+		}
+	}
+	// 2. Trim the border of pixel (0,0)'s colour.
+	x0, y0, x1, y1 := trimBox(rgb, w, h)
+	// 3. Grey.
+	cw, ch := x1-x0, y1-y0
+	grey := make([]byte, cw*ch)
+	for y := range ch {
+		for x := range cw {
+			p := rgb[((y+y0)*w+x+x0)*3:]
+			grey[y*cw+x] = byte((19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 0x8000) >> 16)
+		}
+	}
+	// 4. Resize.
+	return resizeBicubic(grey, cw, ch, 32, 32), nil
+}
+
+// div255 divides by 255 with rounding, as Pillow's DIV255 does.
+func div255(v uint32) uint8 {
+	t := v + 128
+	return uint8((t>>8 + t) >> 8)
+}
+
+// trimBox returns the bounding box of the pixels that differ from pixel (0,0), or the whole
+// image when none does.
+func trimBox(rgb []byte, w, h int) (x0, y0, x1, y1 int) {
+	r, g, bl := rgb[0], rgb[1], rgb[2]
+	x0, y0, x1, y1 = w, h, 0, 0
+	for y := range h {
+		row := rgb[y*w*3 : (y+1)*w*3]
+		for x := range w {
+			p := row[x*3 : x*3+3]
+			if p[0] != r || p[1] != g || p[2] != bl {
+				x0, x1 = min(x0, x), max(x1, x+1)
+				y0, y1 = min(y0, y), max(y1, y+1)
+			}
+		}
+	}
+	if x1 == 0 {
+		return 0, 0, w, h
+	}
+	return x0, y0, x1, y1
+}
+
+// precisionBits is Pillow's fixed-point precision for 8-bit resampling weights.
+const precisionBits = 32 - 8 - 2
+
+// bicubic is Pillow's bicubic filter with a = −0.5 (support 2).
+func bicubic(x float64) float64 {
+	const a = -0.5
+	x = math.Abs(x)
+	switch {
+	case x < 1:
+		return ((a+2)*x-(a+3))*x*x + 1
+	case x < 2:
+		return (((x-5)*x+8)*x - 4) * a
+	}
+	return 0
+}
+
+// coeffs holds, for each output pixel, the first input index and the fixed-point weights.
+type coeffs struct {
+	min []int
+	k   [][]int32
+}
+
+// precompute builds the resampling weights from inSize to outSize as Pillow's precompute_coeffs
+// and normalize_coeffs_8bpc do.
+func precompute(inSize, outSize int) coeffs {
+	scale := float64(inSize) / float64(outSize)
+	filterscale := max(scale, 1)
+	support := 2 * filterscale
+	c := coeffs{min: make([]int, outSize), k: make([][]int32, outSize)}
+	for xx := range outSize {
+		center := (float64(xx) + 0.5) * scale
+		ss := 1 / filterscale
+		xmin := max(int(center-support+0.5), 0)
+		xmax := min(int(center+support+0.5), inSize) - xmin
+		w := make([]float64, xmax)
+		ww := 0.0
+		for x := range xmax {
+			w[x] = bicubic((float64(x+xmin) - center + 0.5) * ss)
+			ww += w[x]
+		}
+		k := make([]int32, xmax)
+		for x := range xmax {
+			if ww != 0 {
+				w[x] /= ww
+			}
+			if w[x] < 0 {
+				k[x] = int32(-0.5 + w[x]*(1<<precisionBits))
+			} else {
+				k[x] = int32(0.5 + w[x]*(1<<precisionBits))
+			}
+		}
+		c.min[xx], c.k[xx] = xmin, k
+	}
+	return c
+}
+
+// clip8 rounds a fixed-point sum to uint8 as Pillow's clip8 does (the sum starts at half a unit).
+func clip8(v int64) byte {
+	switch {
+	case v >= 1<<precisionBits<<8:
+		return 255
+	case v <= 0:
+		return 0
+	}
+	return byte(v >> precisionBits)
+}
+
+// resizeBicubic resizes grey pixels as Pillow's ImagingResample with BICUBIC: a horizontal pass
+// over the rows the vertical pass needs, then a vertical pass; a pass is skipped when its size
+// does not change.
+func resizeBicubic(src []byte, w, h, ow, oh int) []byte {
+	if w != ow {
+		hc := precompute(w, ow)
+		tmp := make([]byte, ow*h)
+		for y := range h {
+			row := src[y*w : (y+1)*w]
+			for xx := range ow {
+				s := int64(1) << (precisionBits - 1)
+				for i, k := range hc.k[xx] {
+					s += int64(row[hc.min[xx]+i]) * int64(k)
+				}
+				tmp[y*ow+xx] = clip8(s)
+			}
+		}
+		src, w = tmp, ow
+	}
+	if h != oh {
+		vc := precompute(h, oh)
+		out := make([]byte, w*oh)
+		for yy := range oh {
+			for x := range w {
+				s := int64(1) << (precisionBits - 1)
+				for i, k := range vc.k[yy] {
+					s += int64(src[(vc.min[yy]+i)*w+x]) * int64(k)
+				}
+				out[yy*w+x] = clip8(s)
+			}
+		}
+		src = out
+	}
+	return src
+}
+
+// Orient returns img turned upright according to an EXIF Orientation value (1–8), as Pillow's
+// ImageOps.exif_transpose does; 0 and 1 return img unchanged.
+func Orient(img image.Image, orientation int) (image.Image, error) {
+	if orientation == 0 || orientation == 1 {
+		return img, nil
+	}
+	if orientation < 0 || orientation > 8 {
+		return nil, fmt.Errorf("iscc: orient: EXIF orientation %d is not 1..8", orientation)
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if int64(w)*int64(h) > MaxPixels {
+		return nil, fmt.Errorf("iscc: orient: image %d×%d has over %d pixels", w, h, MaxPixels)
+	}
+	ow, oh := w, h
+	if orientation >= 5 {
+		ow, oh = h, w
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, ow, oh))
+	for y := range h {
+		for x := range w {
+			var dx, dy int
+			switch orientation {
+			case 2: // mirror horizontal
+				dx, dy = w-1-x, y
+			case 3: // rotate 180
+				dx, dy = w-1-x, h-1-y
+			case 4: // mirror vertical
+				dx, dy = x, h-1-y
+			case 5: // transpose
+				dx, dy = y, x
+			case 6: // rotate 90 CW
+				dx, dy = h-1-y, x
+			case 7: // transverse
+				dx, dy = h-1-y, w-1-x
+			case 8: // rotate 90 CCW
+				dx, dy = y, w-1-x
+			}
+			out.SetNRGBA(dx, dy, color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA))
+		}
+	}
+	return out, nil
+}
