@@ -92,6 +92,9 @@ type Options struct {
 	// NoTraining reserves the content against AI training (Kazakhstan's Law on AI, Art. 23): a
 	// cawg.training-mining assertion with AI training notAllowed, and XMP plus:DataMining.
 	NoTraining bool
+	// Fingerprint adds the picture's ISCC Image-Code (a perceptual fingerprint that survives
+	// resizing and re-encoding) as a c2pa.soft-binding assertion; the eu policy asks for it.
+	Fingerprint bool
 
 	// InPlace lets LabelFile replace its input (out equal to in). Without it, LabelFile refuses
 	// to touch the input.
@@ -135,6 +138,8 @@ type Result struct {
 	Size        int64  // bytes written
 	Development bool   // signed with the development key
 	Parent      string // label of the input's earlier active manifest, now a parentOf ingredient
+	// Fingerprint is the ISCC Image-Code written as a soft binding, in text form.
+	Fingerprint string
 	// Visible lists the human-readable warnings drawn into the content (image badges).
 	Visible []string
 	// Drawn is the rectangle of pixels the visible warning may have changed (for JPEG, whole
@@ -177,6 +182,7 @@ func (l *Labeler) merge(o Options) (Options, string, error) {
 	}
 	o.NoNotice = o.NoNotice || l.defaults.NoNotice
 	o.NoTraining = o.NoTraining || l.defaults.NoTraining
+	o.Fingerprint = o.Fingerprint || l.defaults.Fingerprint
 	if o.NoNotice {
 		o.Notice = nil
 	}
@@ -302,6 +308,19 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	}
 	if o.NoTraining {
 		spec.Assertions = append(spec.Assertions, trainingReservation())
+	}
+	if (o.Fingerprint || rv.pol.Machine.Fingerprint) && strings.HasPrefix(f.MIME, "image/") {
+		code, err := fingerprint(r, size) // the pixels being signed, badge included
+		if err == nil {
+			var a manifest.Assertion
+			if a, err = softBindingAssertion(code); err == nil {
+				spec.Assertions = append(spec.Assertions, a)
+				res.Fingerprint = code.String()
+			}
+		}
+		if err != nil {
+			res.Warnings = append(res.Warnings, "no fingerprint: "+err.Error())
+		}
 	}
 	if f.Binding == formats.BMFFHash {
 		spec.Binding = manifest.BindBMFF

@@ -130,6 +130,9 @@ type Report struct {
 	// Reservations are machine-readable reservations against AI training or data mining found
 	// in the content (C2PA/CAWG training-mining assertions, XMP plus:DataMining).
 	Reservations []Reservation `json:"reservations,omitempty"`
+	// SoftBindings are the active manifest's soft bindings (fingerprints, watermarks), with
+	// whether an ISCC fingerprint still matches the pixels.
+	SoftBindings []SoftBinding `json:"soft_bindings,omitempty"`
 	// LabelKinds names every kind of label found: "c2pa", "iptc" (XMP DigitalSourceType),
 	// "aigc" (China's TC260 metadata), "disclaimer" (a human-readable warning).
 	LabelKinds []string `json:"label_kinds"`
@@ -303,6 +306,7 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 	active := rep.Manifests[len(rep.Manifests)-1]
 	if m := st.Active(); m != nil {
 		rep.Reservations = append(manifestReservations(m), rep.Reservations...)
+		rep.SoftBindings = softBindings(m, r, size, strings.HasPrefix(c.Format().MIME, "image/"))
 	}
 	rep.Signer, rep.SignedAt, rep.TimeStamp = active.Signer, active.SignedAt, active.TimeStamp
 	rep.DigitalSourceType = active.DigitalSourceType

@@ -73,6 +73,9 @@ type MachineRule struct {
 	EXIF bool `json:"exif"` // EXIF ImageDescription/UserComment
 	// AIGC writes China's implicit label (TC260 Annex E JSON) into XMP, EXIF and MP4 metadata.
 	AIGC bool `json:"aigc,omitempty"`
+	// Fingerprint adds the picture's ISCC Image-Code as a c2pa.soft-binding assertion, so the
+	// manifest can be found again (in a repository) after the metadata is stripped.
+	Fingerprint bool `json:"fingerprint,omitempty"`
 }
 
 // Requirement is one rule and what ailabel does for it.

@@ -1,0 +1,79 @@
+package label_test
+
+import (
+	"bytes"
+	"image"
+	"strings"
+	"testing"
+
+	"github.com/ailabel/ailabel/internal/testtool"
+	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/sign"
+	"github.com/ailabel/ailabel/softbinding/iscc"
+	"golang.org/x/image/draw"
+)
+
+// Issue 9 (first part): the ISCC Image-Code of the signed pixels goes into the manifest as a
+// c2pa.soft-binding; verify finds it and checks it against the pixels; c2pa-rs and the rubric
+// accept the manifest; and the code survives what strips metadata (a half-size re-encode).
+func TestFingerprintSoftBinding(t *testing.T) {
+	c := newCreds(t, "ailabel fingerprint", sign.KeyP256)
+	l := newLabeler(t, c)
+	pic := background("busy", 640, 480)
+	for _, in := range []struct {
+		ext  string
+		data []byte
+	}{{"png", encodePNG(t, pic)}, {"jpg", encodeJPEG(t, pic, 90)}} {
+		var out bytes.Buffer
+		res, err := l.Label(t.Context(), bytes.NewReader(in.data), int64(len(in.data)), &out, label.Options{Policy: mustPolicy(t, "eu")})
+		if err != nil || !strings.HasPrefix(res.Fingerprint, "ISCC:") {
+			t.Fatalf("%s: %v %+v", in.ext, err, res)
+		}
+		r, err := verifyBytes(t, out.Bytes(), c.trust)
+		if err != nil || r.Verdict != label.Valid || len(r.SoftBindings) != 1 {
+			t.Fatalf("%s: verify %v %+v", in.ext, err, r)
+		}
+		sb := r.SoftBindings[0]
+		if sb.Alg != iscc.Alg || sb.Value != res.Fingerprint || sb.Matches == nil || !*sb.Matches {
+			t.Fatalf("%s: soft binding %+v, want %s matching the pixels", in.ext, sb, res.Fingerprint)
+		}
+		path := writeTemp(t, "fp."+in.ext, out.Bytes())
+		if v := testtool.C2PACheck(t, path); v.Exit != 0 {
+			t.Fatalf("%s: c2pa-rs: exit %d %v", in.ext, v.Exit, v.Failures)
+		}
+		if code, outp := testtool.RubricCheck(t, path); code != 0 {
+			t.Fatalf("%s: conformance rubric: exit %d\n%s", in.ext, code, outp)
+		}
+
+		// Stripped: decoded, halved, re-encoded as JPEG without any metadata.
+		labeled := decode(t, out.Bytes())
+		half := image.NewRGBA(image.Rect(0, 0, 320, 240))
+		draw.CatmullRom.Scale(half, half.Bounds(), labeled, labeled.Bounds(), draw.Src, nil)
+		stripped := encodeJPEG(t, half, 75)
+		if r, _ := verifyBytes(t, stripped, nil); r.Verdict != label.NotLabeled {
+			t.Fatalf("the stripped copy still has a label: %s", r.Verdict)
+		}
+		want, err := iscc.Parse(res.Fingerprint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := iscc.FromImage(decode(t, stripped), 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := iscc.Hamming(want, got)
+		if err != nil || d > 32 {
+			t.Errorf("%s: the stripped copy's fingerprint differs in %d of 256 bits (%v)", in.ext, d, err)
+		}
+		other, _ := iscc.FromImage(background("light", 640, 480), 256)
+		if d, _ := iscc.Hamming(want, other); d <= 32 {
+			t.Errorf("%s: an unrelated picture's fingerprint differs in only %d bits", in.ext, d)
+		}
+		t.Logf("%s: %s; stripped copy %d bits away", in.ext, res.Fingerprint, d)
+	}
+	// Without the option (kz), no soft binding.
+	in := encodePNG(t, pic)
+	if r, _ := verifyBytes(t, labelBytes(t, l, in, label.Options{}), nil); len(r.SoftBindings) != 0 {
+		t.Fatalf("unasked soft binding %+v", r.SoftBindings)
+	}
+}
