@@ -140,6 +140,9 @@ type Result struct {
 	Parent      string // label of the input's earlier active manifest, now a parentOf ingredient
 	// Fingerprint is the ISCC Image-Code written as a soft binding, in text form.
 	Fingerprint string
+	// Store is the signed C2PA manifest store embedded in the output, e.g. for a repository
+	// that finds it again by the fingerprint once the content has lost it.
+	Store []byte
 	// Visible lists the human-readable warnings drawn into the content (image badges).
 	Visible []string
 	// Drawn is the rectangle of pixels the visible warning may have changed (for JPEG, whole
@@ -362,11 +365,11 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		res.Visible = append(res.Visible, fmt.Sprintf("disclaimer at the %s (%s)", rv.notice.Placement, strings.Join(langs, ", ")))
 	}
 
-	n, err := writeLabeled(lay, d, f.Binding, r, out)
+	n, store, err := writeLabeled(lay, d, f.Binding, r, out)
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	res.Manifest, res.InstanceID, res.Size = d.Label(), d.InstanceID(), n
+	res.Manifest, res.InstanceID, res.Size, res.Store = d.Label(), d.InstanceID(), n, store
 	return res, nil
 }
 
@@ -375,7 +378,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 // output. Into a file of ours (LabelFile's temporary file) it takes one pass over the input: the
 // output goes out with a zero-filled store while it is hashed, and the signed store is written
 // into its slot at the end. Any other writer gets a hashing pass, then a writing pass.
-func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r io.ReaderAt, out sink) (int64, error) {
+func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r io.ReaderAt, out sink) (int64, []byte, error) {
 	// The store's slot holds zeros while the output is hashed (a BMFF hash covers it; a data
 	// hash excludes it) or written ahead of the signature; a data hash into a plain writer
 	// never needs them.
@@ -389,7 +392,7 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 	if b == formats.BMFFHash {
 		var err error
 		if bh, err = bmffhash.NewHasher(sha256.New(), bmffExclusions()); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		hw = bh
 	} else {
@@ -464,31 +467,31 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 				}
 			}
 			if err != nil {
-				return 0, fmt.Errorf("writing the output: %w", err)
+				return 0, nil, fmt.Errorf("writing the output: %w", err)
 			}
 			store, err := finish()
 			if err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 			off, _ := lay.StoreOffset()
 			if _, err := f.WriteAt(lay.Frame(store), start+off); err != nil {
-				return 0, fmt.Errorf("writing the manifest store: %w", err)
+				return 0, nil, fmt.Errorf("writing the manifest store: %w", err)
 			}
-			return lay.Size(), nil
+			return lay.Size(), store, nil
 		}
 	}
 	if err := feed(nil); err != nil {
-		return 0, fmt.Errorf("hashing the input: %w", err)
+		return 0, nil, fmt.Errorf("hashing the input: %w", err)
 	}
 	store, err := finish()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	n, err := lay.WriteTo(out.w, r, lay.Frame(store))
 	if err != nil {
-		return n, fmt.Errorf("writing the output: %w", err)
+		return n, nil, fmt.Errorf("writing the output: %w", err)
 	}
-	return n, nil
+	return n, store, nil
 }
 
 // writeback writes to a file and starts the kernel's writeback of every 64 MiB written.

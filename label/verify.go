@@ -33,6 +33,9 @@ const (
 type VerifyOptions struct {
 	Trust *sign.TrustStore // trust anchors; nil or empty trusts no signer (signatures are still checked)
 	Now   time.Time        // judge certificates at this time when the signature has no time; zero = now
+	// Resolver, when set, is asked for the manifest of a picture that carries none, by its
+	// fingerprint (ISCC Image-Code): see Report.Recovered.
+	Resolver Resolver
 }
 
 // SignerInfo describes who signed a manifest.
@@ -133,6 +136,9 @@ type Report struct {
 	// SoftBindings are the active manifest's soft bindings (fingerprints, watermarks), with
 	// whether an ISCC fingerprint still matches the pixels.
 	SoftBindings []SoftBinding `json:"soft_bindings,omitempty"`
+	// Recovered is the manifest found through the content's fingerprint (VerifyOptions.Resolver)
+	// when the content carries none.
+	Recovered *RecoveredManifest `json:"recovered,omitempty"`
 	// LabelKinds names every kind of label found: "c2pa", "iptc" (XMP DigitalSourceType),
 	// "aigc" (China's TC260 metadata), "disclaimer" (a human-readable warning).
 	LabelKinds []string `json:"label_kinds"`
@@ -280,6 +286,19 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		}
 		if len(rep.Notices) > 0 {
 			rep.Summary = "not labeled: an AI disclaimer is shown, but there is no C2PA manifest"
+		}
+		if o.Resolver != nil && strings.HasPrefix(c.Format().MIME, "image/") {
+			rec, err := recoverManifest(ctx, o.Resolver, r, size, o)
+			switch {
+			case err == nil:
+				rep.Recovered = rec
+				rep.AIGenerated = rep.AIGenerated || rec.AIGenerated
+				rep.Summary = recoveredSummary(rec)
+			case errors.Is(err, ErrNoMatch):
+				rep.Summary += "; no manifest found by its fingerprint"
+			default:
+				rep.Summary += "; looking its manifest up by fingerprint failed: " + err.Error()
+			}
 		}
 		return rep, nil
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/labelhttp"
+	"github.com/ailabel/ailabel/repository"
+	"github.com/ailabel/ailabel/softbinding/iscc"
 )
 
 //go:embed openapi.json
@@ -286,6 +288,9 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 		defer outFile.Close()
 		dst = outFile
 	}
+	if s.cfg.Repository != nil {
+		o.Fingerprint = true // so that a stripped copy can be traced back (see Config.Repository)
+	}
 	res, err := l.Label(r.Context(), in, in.size, dst, o)
 	if err != nil {
 		contentError(w, r, err)
@@ -293,6 +298,11 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := info(r)
 	ri.format, ri.outcome = res.Format, "labeled"
+	if s.cfg.Repository != nil && res.Fingerprint != "" {
+		if err := s.register(r.Context(), res); err != nil {
+			s.log.Error("registering the manifest in the repository", "manifest", res.Manifest, "err", err)
+		}
+	}
 	s.m.labels.WithLabelValues(res.Format).Inc()
 	model := o.Model
 	if model == "" {
@@ -331,4 +341,18 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	s.m.verifies.WithLabelValues(string(rep.Verdict)).Inc()
 	w.Header().Set(VerdictHeader, string(rep.Verdict))
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// register keeps a labeled image's manifest in the repository under its fingerprint.
+func (s *Server) register(ctx context.Context, res *label.Result) error {
+	code, err := iscc.Parse(res.Fingerprint)
+	if err != nil {
+		return err
+	}
+	seq, err := iscc.EncodeSeq(code)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Repository.Put(ctx, repository.Record{ManifestID: res.Manifest, Store: res.Store,
+		Bindings: []repository.Binding{{Alg: iscc.Alg, Value: seq}}})
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/manifest"
+	"github.com/ailabel/ailabel/repository"
 	"github.com/ailabel/ailabel/sign"
 )
 
@@ -72,6 +73,11 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 	// TempDir is where bodies are spooled; "" means os.TempDir().
 	TempDir string
+	// Repository, when set, keeps every manifest POST /v1/label writes into an image, with the
+	// image's fingerprint (ISCC), and serves the soft-binding resolution API under /v1
+	// (matches/byBinding, manifests/{id}; reads need no token), so a copy whose metadata was
+	// stripped can be traced back to its manifest.
+	Repository repository.Store
 	// Logger receives one JSON line per request; nil means slog.New(slog.NewJSONHandler(os.Stderr)).
 	Logger *slog.Logger
 	// Transport is the round tripper of the proxy; nil means a clone of http.DefaultTransport.
@@ -184,6 +190,12 @@ func (s *Server) routes() {
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		mux.Handle(p, s.wrap("other", false, false, methodNotAllowed("GET")))
+	}
+	if s.cfg.Repository != nil {
+		rh := repository.Handler(s.cfg.Repository, repository.WithLogger(s.log))
+		for _, p := range []string{"/v1/matches/", "/v1/manifests/", "/v1/services/", repository.WellKnownPath} {
+			mux.Handle(p, s.wrap("resolve", false, false, rh.ServeHTTP))
+		}
 	}
 	if s.proxy != nil {
 		mux.Handle("/", s.wrap("proxy", true, true, s.handleProxy))

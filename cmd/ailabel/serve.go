@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/repository"
 	"github.com/ailabel/ailabel/sidecar"
 	"github.com/ailabel/ailabel/sign"
 )
@@ -85,6 +86,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	tempDir := fs.String("temp-dir", "", "folder for spooled bodies (default the system's)")
+	repoPath := fs.String("repository", "", "SQLite file of a manifest repository: every labeled image is kept there by its fingerprint, and the soft-binding resolution API is served under /v1")
 	gcPercent := fs.Int("gc-percent", 400, "Go garbage collector target (as GOGC, which wins when set): requests allocate short-lived buffers, so a higher value trades memory for throughput")
 	memLimit := byteSize(1 << 30)
 	fs.Var(&memLimit, "memory-limit", "soft memory limit of the Go runtime (as GOMEMLIMIT, which wins when set): the collector works harder near it (default 1G)")
@@ -120,9 +122,18 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	if len(tokens) == 0 {
 		return errorf(e, "serve: no bearer tokens: give --tokens-file FILE or AILABEL_TOKENS")
 	}
+	var repo *repository.SQLite
+	if *repoPath != "" {
+		var err error
+		if repo, err = repository.OpenSQLite(*repoPath); err != nil {
+			return errorf(e, "serve: --repository: %v", err)
+		}
+		defer repo.Close()
+	}
 	cfg := sidecar.Config{
 		Tokens:            tokens,
 		Defaults:          label.Options{Model: *model, SourceType: *sourceType},
+		Repository:        nilIfNone(repo),
 		MaxBody:           int64(maxBody),
 		RequestTimeout:    *reqTimeout,
 		MaxInflight:       *maxInflight,
@@ -332,4 +343,12 @@ func redactURL(u *url.URL) string {
 		return ""
 	}
 	return u.Redacted()
+}
+
+// nilIfNone keeps a nil *SQLite from becoming a non-nil repository.Store.
+func nilIfNone(r *repository.SQLite) repository.Store {
+	if r == nil {
+		return nil
+	}
+	return r
 }

@@ -52,47 +52,7 @@ func TestServe(t *testing.T) {
 		"key": "`+filepath.Join(keys, "signer.key")+`", "trust": "`+filepath.Join(keys, "ca.pem")+`"}`), 0o600)
 	tsa := tsatest.New(t, tsatest.Options{})
 	envs := map[string]string{"AILABEL_CONFIG": cfg, "AILABEL_CERT": filepath.Join(keys, "chain.pem"), "AILABEL_MODEL": "env-model", "AILABEL_TSA": tsa.URL}
-	var stderr lockedBuffer
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return envs[k] }}
-	ctx, stop := context.WithCancel(context.Background())
-	exit := make(chan int, 1)
-	go func() { exit <- run(ctx, e, []string{"serve", "--tokens-file", tokens}) }()
-	defer func() {
-		stop()
-		select {
-		case code := <-exit:
-			if code != 0 {
-				t.Errorf("serve exited %d: %s", code, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-
-	addrRE := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
-	var base string
-	for i := 0; i < 500 && base == ""; i++ {
-		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			base = "http://" + m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("serve did not listen: %s", stderr.String())
-	}
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if i == 500 {
-			t.Fatalf("never ready: %v %s", err, stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	base, stderr := startServe(t, envs, "serve", "--tokens-file", tokens)
 	post := func(path string, body []byte) (*http.Response, []byte) {
 		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -175,4 +135,51 @@ func TestServeUsage(t *testing.T) {
 	if err != nil || len(toks) != 2 || toks[1] != "bbbbbbbbbbbbbbbbbbbbbb" {
 		t.Errorf("AILABEL_TOKENS: %q %v", toks, err)
 	}
+}
+
+// startServe runs `ailabel serve` in the test's process with the given environment and
+// arguments, waits until it is ready, and stops it (checking its exit code) when the test ends.
+func startServe(t *testing.T, envs map[string]string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	stderr := &lockedBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(k string) string { return envs[k] }}
+	ctx, stop := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, e, args) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case code := <-exit:
+			if code != 0 {
+				t.Errorf("serve exited %d: %s", code, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	addrRE := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	var base string
+	for i := 0; i < 500 && base == ""; i++ {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			base = "http://" + m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("serve did not listen: %s", stderr.String())
+	}
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i == 500 {
+			t.Fatalf("never ready: %v %s", err, stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return base, stderr
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ailabel/ailabel/formats"
 	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/repository"
 	"github.com/ailabel/ailabel/sign"
 )
 
@@ -48,6 +50,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	jobs := fset.Int("j", runtime.NumCPU(), "files verified in parallel")
 	noProgress := fset.Bool("no-progress", false, "no progress bar, even on a terminal")
 	reportPath := fset.String("report", "", "also write a self-contained HTML report to this file")
+	resolve := fset.String("resolve", e.getenv("AILABEL_RESOLVE"), "for pictures without a label, look the manifest up by fingerprint: a resolution API URL (…/v1) or a repository SQLite file (env AILABEL_RESOLVE)")
 	pos, err := parseInterleaved(fset, args)
 	if isHelp(err) {
 		return exitOK
@@ -66,6 +69,21 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 			return errorf(e, "%v", err)
 		}
 		opt.Trust = ts
+	}
+	if *resolve != "" {
+		if strings.HasPrefix(*resolve, "http://") || strings.HasPrefix(*resolve, "https://") {
+			opt.Resolver = &repository.Client{BaseURL: *resolve, HTTP: &http.Client{Timeout: 30 * time.Second}}
+		} else {
+			if _, err := os.Stat(*resolve); err != nil {
+				return errorf(e, "--resolve: %v", err)
+			}
+			db, err := repository.OpenSQLite(*resolve)
+			if err != nil {
+				return errorf(e, "--resolve: %v", err)
+			}
+			defer db.Close()
+			opt.Resolver = repository.Resolver(db)
+		}
 	}
 
 	var out resultWriter
