@@ -316,7 +316,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		code, err := fingerprint(r, size) // the pixels being signed, badge included
 		if err == nil {
 			var a manifest.Assertion
-			if a, err = softBindingAssertion(code); err == nil {
+			if a, err = softBindingAssertion(code, r, size); err == nil {
 				spec.Assertions = append(spec.Assertions, a)
 				res.Fingerprint = code.String()
 			}

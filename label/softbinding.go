@@ -38,10 +38,16 @@ func fingerprint(r io.ReaderAt, size int64) (iscc.Code, error) {
 	return iscc.FromImage(img, 256)
 }
 
-// softBindingAssertion is a c2pa.soft-binding assertion with the ISCC Image-Code as an
-// IEP-0020 ISCC-SEQ over the whole asset.
-func softBindingAssertion(code iscc.Code) (manifest.Assertion, error) {
-	seq, err := iscc.EncodeSeq(code)
+// softBindingAssertion is a c2pa.soft-binding assertion with the ISCC Image-Code and the
+// Instance-Code of the content as an IEP-0020 ISCC-SEQ over the whole asset. The Instance-Code
+// is taken of the bytes being labeled (with the visible warning, before metadata and manifest
+// are added): it names this exact content; the Image-Code finds its copies.
+func softBindingAssertion(code iscc.Code, r io.ReaderAt, size int64) (manifest.Assertion, error) {
+	inst, err := iscc.InstanceCode(io.NewSectionReader(r, 0, size), 256)
+	if err != nil {
+		return manifest.Assertion{}, err
+	}
+	seq, err := iscc.EncodeSeq(code, inst.Code)
 	if err != nil {
 		return manifest.Assertion{}, err
 	}

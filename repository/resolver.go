@@ -39,6 +39,7 @@ func (r storeResolver) Resolve(ctx context.Context, alg string, value []byte) (s
 // sent: label.Verify checks the manifest's signature and that its fingerprint matches.
 type Client struct {
 	BaseURL string
+	Token   string       // sent as a bearer token when not empty
 	HTTP    *http.Client // nil: http.DefaultClient
 }
 
@@ -78,6 +79,9 @@ func (c *Client) get(ctx context.Context, u string, limit int64) ([]byte, error)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("repository: %w", err)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

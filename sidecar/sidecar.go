@@ -75,9 +75,11 @@ type Config struct {
 	TempDir string
 	// Repository, when set, keeps every manifest POST /v1/label writes into an image, with the
 	// image's fingerprint (ISCC), and serves the soft-binding resolution API under /v1
-	// (matches/byBinding, manifests/{id}; reads need no token), so a copy whose metadata was
-	// stripped can be traced back to its manifest.
+	// (matches/byBinding, manifests/{id}; with a bearer token like every route, unless
+	// AnonymousResolve), so a copy whose metadata was stripped can be traced back to its manifest.
 	Repository repository.Store
+	// AnonymousResolve lets anyone read the resolution API, as the C2PA specification allows.
+	AnonymousResolve bool
 	// Logger receives one JSON line per request; nil means slog.New(slog.NewJSONHandler(os.Stderr)).
 	Logger *slog.Logger
 	// Transport is the round tripper of the proxy; nil means a clone of http.DefaultTransport.
@@ -194,7 +196,7 @@ func (s *Server) routes() {
 	if s.cfg.Repository != nil {
 		rh := repository.Handler(s.cfg.Repository, repository.WithLogger(s.log))
 		for _, p := range []string{"/v1/matches/", "/v1/manifests/", "/v1/services/", repository.WellKnownPath} {
-			mux.Handle(p, s.wrap("resolve", false, false, rh.ServeHTTP))
+			mux.Handle(p, s.wrap("resolve", !s.cfg.AnonymousResolve, false, rh.ServeHTTP))
 		}
 	}
 	if s.proxy != nil {

@@ -87,6 +87,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	tempDir := fs.String("temp-dir", "", "folder for spooled bodies (default the system's)")
 	repoPath := fs.String("repository", "", "SQLite file of a manifest repository: every labeled image is kept there by its fingerprint, and the soft-binding resolution API is served under /v1")
+	anonResolve := fs.Bool("anonymous-resolve", false, "with --repository: let anyone read the resolution API (no bearer token)")
 	gcPercent := fs.Int("gc-percent", 400, "Go garbage collector target (as GOGC, which wins when set): requests allocate short-lived buffers, so a higher value trades memory for throughput")
 	memLimit := byteSize(1 << 30)
 	fs.Var(&memLimit, "memory-limit", "soft memory limit of the Go runtime (as GOMEMLIMIT, which wins when set): the collector works harder near it (default 1G)")
@@ -134,6 +135,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 		Tokens:            tokens,
 		Defaults:          label.Options{Model: *model, SourceType: *sourceType},
 		Repository:        nilIfNone(repo),
+		AnonymousResolve:  *anonResolve,
 		MaxBody:           int64(maxBody),
 		RequestTimeout:    *reqTimeout,
 		MaxInflight:       *maxInflight,

@@ -50,7 +50,9 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	jobs := fset.Int("j", runtime.NumCPU(), "files verified in parallel")
 	noProgress := fset.Bool("no-progress", false, "no progress bar, even on a terminal")
 	reportPath := fset.String("report", "", "also write a self-contained HTML report to this file")
-	resolve := fset.String("resolve", e.getenv("AILABEL_RESOLVE"), "for pictures without a label, look the manifest up by fingerprint: a resolution API URL (…/v1) or a repository SQLite file (env AILABEL_RESOLVE)")
+	repoPath := fset.String("repository", e.getenv("AILABEL_REPOSITORY"), "for pictures without a label, look the manifest up by fingerprint in this repository's SQLite file (env AILABEL_REPOSITORY)")
+	resolverURL := fset.String("resolver", e.getenv("AILABEL_RESOLVER"), "…or through this soft-binding resolution API, e.g. http://sidecar:8080/v1 (env AILABEL_RESOLVER)")
+	resolverToken := fset.String("resolver-token", e.getenv("AILABEL_RESOLVER_TOKEN"), "bearer token for --resolver (env AILABEL_RESOLVER_TOKEN)")
 	pos, err := parseInterleaved(fset, args)
 	if isHelp(err) {
 		return exitOK
@@ -70,20 +72,24 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		}
 		opt.Trust = ts
 	}
-	if *resolve != "" {
-		if strings.HasPrefix(*resolve, "http://") || strings.HasPrefix(*resolve, "https://") {
-			opt.Resolver = &repository.Client{BaseURL: *resolve, HTTP: &http.Client{Timeout: 30 * time.Second}}
-		} else {
-			if _, err := os.Stat(*resolve); err != nil {
-				return errorf(e, "--resolve: %v", err)
-			}
-			db, err := repository.OpenSQLite(*resolve)
-			if err != nil {
-				return errorf(e, "--resolve: %v", err)
-			}
-			defer db.Close()
-			opt.Resolver = repository.Resolver(db)
+	switch {
+	case *repoPath != "" && *resolverURL != "":
+		return errorf(e, "--repository and --resolver: choose one")
+	case *resolverURL != "":
+		if !strings.HasPrefix(*resolverURL, "http://") && !strings.HasPrefix(*resolverURL, "https://") {
+			return errorf(e, "--resolver %q: an http(s) URL of a resolution API (…/v1)", *resolverURL)
 		}
+		opt.Resolver = &repository.Client{BaseURL: *resolverURL, Token: *resolverToken, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	case *repoPath != "":
+		if _, err := os.Stat(*repoPath); err != nil {
+			return errorf(e, "--repository: %v", err)
+		}
+		db, err := repository.OpenSQLite(*repoPath)
+		if err != nil {
+			return errorf(e, "--repository: %v", err)
+		}
+		defer db.Close()
+		opt.Resolver = repository.Resolver(db)
 	}
 
 	var out resultWriter
