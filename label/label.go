@@ -138,8 +138,11 @@ type Result struct {
 	Size        int64  // bytes written
 	Development bool   // signed with the development key
 	Parent      string // label of the input's earlier active manifest, now a parentOf ingredient
-	// Fingerprint is the ISCC Image-Code written as a soft binding, in text form.
+	// Fingerprint is the ISCC Image-Code written as a soft binding, in text form, and
+	// SoftBinding the soft binding's value as signed (an ISCC-SEQ: the Image-Code and the
+	// content's Instance-Code), which a repository keeps to find the manifest again.
 	Fingerprint string
+	SoftBinding []byte
 	// Store is the signed C2PA manifest store embedded in the output, e.g. for a repository
 	// that finds it again by the fingerprint once the content has lost it.
 	Store []byte
@@ -316,7 +319,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		code, err := fingerprint(r, size) // the pixels being signed, badge included
 		if err == nil {
 			var a manifest.Assertion
-			if a, err = softBindingAssertion(code, r, size); err == nil {
+			if a, res.SoftBinding, err = softBindingAssertion(code, r, size); err == nil {
 				spec.Assertions = append(spec.Assertions, a)
 				res.Fingerprint = code.String()
 			}

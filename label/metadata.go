@@ -9,14 +9,6 @@ import (
 	"github.com/ailabel/ailabel/formats/xmp"
 )
 
-// disclosure is the short statement written into XMP and EXIF, by language. Kazakh and Russian
-// come first: Kazakhstan's law is the default policy.
-var disclosure = []xmp.LangText{
-	{Lang: "kk", Text: "Жасанды интеллект арқылы жасалған контент"},
-	{Lang: "ru", Text: "Контент создан с помощью искусственного интеллекта"},
-	{Lang: "en", Text: "AI-generated content"},
-}
-
 func withModel(text, model string) string {
 	if model == "" {
 		return text
@@ -27,10 +19,7 @@ func withModel(text, model string) string {
 // metadata builds the XMP packet and, for images, the EXIF data that carry the label for tools
 // that read no C2PA. A malformed existing packet is replaced rather than merged.
 func (l *Labeler) metadata(c formats.Container, o Options, rv *resolved, dst, instanceID, aigc string) (xmpPacket, exifData []byte, warnings []string) {
-	desc := make([]xmp.LangText, len(disclosure))
-	for i, d := range disclosure {
-		desc[i] = xmp.LangText{Lang: d.Lang, Text: withModel(d.Text, o.Model)}
-	}
+	desc := rv.description(o.Model)
 	fields := xmp.Fields{DigitalSourceType: dst, InstanceID: instanceID, CreatorTool: o.Model, Description: desc}
 	if !rv.pol.Machine.IPTC {
 		fields.DigitalSourceType = ""

@@ -27,11 +27,12 @@ func paint(c formats.Container, spec *warning.Spec) (out []byte, info formats.Pa
 	var buf bytes.Buffer
 	info, err = p.Paint(&buf, func(bounds image.Rectangle) (image.Image, image.Rectangle, error) {
 		s := *spec
-		if m, err := warning.Measure(bounds, s); err == nil && s.Style != warning.Badge &&
-			(m.Clipped || area(m.At)*100 > area(bounds)*maxCoverPercent) {
+		m, err := warning.Measure(bounds, s)
+		if err == nil && s.Style != warning.Badge && (m.Clipped || area(m.At)*100 > area(bounds)*maxCoverPercent) {
 			s.Style, s.Placement = warning.Badge, warning.Auto
+			m, err = warning.Measure(bounds, s)
 		}
-		if m, err := warning.Measure(bounds, s); err == nil && m.Clipped {
+		if err == nil && m.Clipped {
 			note = fmt.Sprintf("the picture (%dx%d) is too small for the whole warning at the policy's text size: it is cut at the edge", bounds.Dx(), bounds.Dy())
 		}
 		used = s.Style

@@ -65,7 +65,7 @@ func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64
 		return nil, fmt.Errorf("the resolver returned manifest %s for %s", m.Label, id)
 	}
 	// The manifest's own fingerprint must match this picture: a resolver is not trusted.
-	for _, sb := range softBindings(m, r, size, true) {
+	for _, sb := range softBindings(m, func() (iscc.Code, error) { return code, nil }) {
 		if sb.Alg == iscc.Alg && sb.Matches != nil && *sb.Matches {
 			rec.Distance = sb.Distance
 		}
@@ -77,13 +77,7 @@ func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64
 	active := res.Manifests[len(res.Manifests)-1]
 	s := summarize(active)
 	rec.Signer, rec.DigitalSourceType = s.Signer, s.DigitalSourceType
-	rec.AIGenerated = manifest.IsAI(s.DigitalSourceType)
-	for _, a := range s.Actions {
-		if a.SoftwareAgent != nil && a.DigitalSourceType != "" {
-			rec.Model = a.SoftwareAgent.Name
-			break
-		}
-	}
+	rec.AIGenerated, rec.Model = manifest.IsAI(s.DigitalSourceType), modelOf(s.Actions)
 	rec.SignatureValid = true
 	for _, f := range res.Active.Failure {
 		switch {

@@ -1,18 +1,19 @@
 package label
 
 import (
+	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"  // decoders for the fingerprint
-	_ "image/jpeg" //
-	_ "image/png"  //
+	_ "image/gif" // decoders for the fingerprint, with x/image/webp below
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"strings"
 
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/softbinding/iscc"
 	"github.com/fxamacker/cbor/v2"
-	_ "golang.org/x/image/webp" //
+	_ "golang.org/x/image/webp"
 )
 
 // SoftBindingLabel is the label of the C2PA soft-binding assertion.
@@ -24,9 +25,12 @@ const maxFingerprintPixels = 120_000_000
 // fingerprint decodes the picture (the one being signed: badged when a badge was drawn) and
 // returns its ISCC Image-Code, which survives resizing and re-encoding.
 func fingerprint(r io.ReaderAt, size int64) (iscc.Code, error) {
-	cfg, _, err := image.DecodeConfig(io.NewSectionReader(r, 0, size))
+	cfg, kind, err := image.DecodeConfig(io.NewSectionReader(r, 0, size))
+	if errors.Is(err, image.ErrFormat) {
+		return iscc.Code{}, fmt.Errorf("the fingerprint needs a JPEG, PNG, WebP or GIF picture: %w", ErrUnsupported)
+	}
 	if err != nil {
-		return iscc.Code{}, fmt.Errorf("reading the picture's size: %w", err)
+		return iscc.Code{}, fmt.Errorf("reading the %s picture's size: %w", kind, err)
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxFingerprintPixels {
 		return iscc.Code{}, fmt.Errorf("%dx%d is over the fingerprint's limit of %d pixels: %w", cfg.Width, cfg.Height, maxFingerprintPixels, ErrTooLarge)
@@ -42,20 +46,19 @@ func fingerprint(r io.ReaderAt, size int64) (iscc.Code, error) {
 // Instance-Code of the content as an IEP-0020 ISCC-SEQ over the whole asset. The Instance-Code
 // is taken of the bytes being labeled (with the visible warning, before metadata and manifest
 // are added): it names this exact content; the Image-Code finds its copies.
-func softBindingAssertion(code iscc.Code, r io.ReaderAt, size int64) (manifest.Assertion, error) {
+func softBindingAssertion(code iscc.Code, r io.ReaderAt, size int64) (a manifest.Assertion, seq []byte, err error) {
 	inst, err := iscc.InstanceCode(io.NewSectionReader(r, 0, size), 256)
 	if err != nil {
-		return manifest.Assertion{}, err
+		return manifest.Assertion{}, nil, err
 	}
-	seq, err := iscc.EncodeSeq(code, inst.Code)
-	if err != nil {
-		return manifest.Assertion{}, err
+	if seq, err = iscc.EncodeSeq(code, inst.Code); err != nil {
+		return manifest.Assertion{}, nil, err
 	}
 	return manifest.Assertion{Label: SoftBindingLabel, Value: map[string]any{
 		"alg":    iscc.Alg,
 		"blocks": []any{map[string]any{"scope": map[string]any{}, "value": seq}},
 		"pad":    []byte{},
-	}}, nil
+	}}, seq, nil
 }
 
 // SoftBinding is a soft binding found in the active manifest: a fingerprint or watermark that
@@ -70,8 +73,9 @@ type SoftBinding struct {
 }
 
 // softBindings reads the soft-binding assertions of a manifest and, for ISCC, compares the
-// fingerprint with the content's.
-func softBindings(m *manifest.Manifest, r io.ReaderAt, size int64, isImage bool) []SoftBinding {
+// fingerprint with the content's, which own computes (nil: the content is no picture); it is
+// called only when there is an ISCC binding to compare.
+func softBindings(m *manifest.Manifest, own func() (iscc.Code, error)) []SoftBinding {
 	var out []SoftBinding
 	for _, a := range m.Assertions {
 		if a.Label != SoftBindingLabel && !strings.HasPrefix(a.Label, SoftBindingLabel+"__") {
@@ -99,8 +103,8 @@ func softBindings(m *manifest.Manifest, r io.ReaderAt, size int64, isImage bool)
 			if v.Alg == iscc.Alg {
 				if codes, err := iscc.DecodeSeq(raw); err == nil && len(codes) > 0 {
 					sb.Value = codes[0].String()
-					if isImage {
-						if own, err := fingerprint(r, size); err == nil {
+					if own != nil {
+						if own, err := own(); err == nil {
 							for _, c := range codes {
 								if d, err := iscc.Hamming(c, own); err == nil {
 									ok := d <= isccMatchBits

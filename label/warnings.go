@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ailabel/ailabel/formats"
+	"github.com/ailabel/ailabel/formats/xmp"
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/policy"
 	"github.com/ailabel/ailabel/warning"
@@ -41,16 +42,16 @@ func resolve(o Options, dst string) (*resolved, error) {
 	if cat == nil {
 		cat = warning.Default()
 	}
-	r := &resolved{pol: pol, modified: isComposite(dst), captions: pol.Video.Captions, seconds: pol.Video.Seconds}
-	if o.NoNotice {
-		r.captions = false
-		return r, nil
-	}
 	msgs, err := cat.Messages(langs...)
 	if err != nil {
 		return nil, fmt.Errorf("label: the warning texts: %w", err)
 	}
-	r.messages = msgs
+	// The texts describe the content in its metadata even when no warning is shown.
+	r := &resolved{pol: pol, messages: msgs, modified: isComposite(dst), captions: pol.Video.Captions, seconds: pol.Video.Seconds}
+	if o.NoNotice {
+		r.captions = false
+		return r, nil
+	}
 	switch {
 	case o.Notice != nil:
 		r.notice = o.Notice
@@ -74,6 +75,26 @@ func resolve(o Options, dst string) (*resolved, error) {
 		r.badge = &warning.Spec{Style: style, Placement: place, Messages: msgs, MinTextHeight: pol.Image.MinTextHeight, Modified: r.modified}
 	}
 	return r, nil
+}
+
+// description is the warning sentence in each language, naming the model, for metadata (XMP
+// dc:description, EXIF, video comments); English is added when the languages lack it, for the
+// many tools that show only one.
+func (r *resolved) description(model string) []xmp.LangText {
+	var out []xmp.LangText
+	hasEnglish := false
+	for _, m := range r.messages {
+		out = append(out, xmp.LangText{Lang: m.Lang, Text: withModel(r.long(m), model)})
+		hasEnglish = hasEnglish || m.Lang == "en"
+	}
+	if !hasEnglish {
+		en := "AI-generated content"
+		if r.modified {
+			en = "AI-modified content"
+		}
+		out = append(out, xmp.LangText{Lang: "en", Text: withModel(en, model)})
+	}
+	return out
 }
 
 // long is a message's warning sentence for this content.
@@ -105,14 +126,15 @@ func (r *resolved) videoWarning(o Options, aigc string) ([]formats.Caption, *for
 			}
 		}
 	}
-	texts := make([]string, len(disclosure))
-	for i, d := range disclosure {
-		texts[i] = withModel(d.Text, o.Model)
+	desc := r.description(o.Model)
+	texts := make([]string, len(desc))
+	for i, d := range desc {
+		texts[i] = d.Text
 	}
 	m := &formats.MediaInfo{
 		Title:       withModel("AI-generated video", o.Model),
 		Comment:     strings.Join(texts, " / "),
-		Description: withModel(disclosure[len(disclosure)-1].Text, o.Model),
+		Description: desc[len(desc)-1].Text,
 	}
 	if aigc != "" {
 		m.Keys = []formats.MetaKey{{Key: "AIGC", Value: aigc}}

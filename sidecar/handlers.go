@@ -298,7 +298,7 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := info(r)
 	ri.format, ri.outcome = res.Format, "labeled"
-	if s.cfg.Repository != nil && res.Fingerprint != "" {
+	if s.cfg.Repository != nil && res.SoftBinding != nil {
 		if err := s.register(r.Context(), res); err != nil {
 			s.log.Error("registering the manifest in the repository", "manifest", res.Manifest, "err", err)
 		}
@@ -343,16 +343,8 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// register keeps a labeled image's manifest in the repository under its fingerprint.
+// register keeps a labeled image's manifest in the repository under its signed soft binding.
 func (s *Server) register(ctx context.Context, res *label.Result) error {
-	code, err := iscc.Parse(res.Fingerprint)
-	if err != nil {
-		return err
-	}
-	seq, err := iscc.EncodeSeq(code)
-	if err != nil {
-		return err
-	}
 	return s.cfg.Repository.Put(ctx, repository.Record{ManifestID: res.Manifest, Store: res.Store,
-		Bindings: []repository.Binding{{Alg: iscc.Alg, Value: seq}}})
+		Bindings: []repository.Binding{{Alg: iscc.Alg, Value: res.SoftBinding}}})
 }
