@@ -9,13 +9,14 @@ require (
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/gen2brain/webp v0.5.5
 	github.com/google/uuid v1.6.0
+	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/sigstore/sigstore v1.10.4
 	github.com/sigstore/sigstore/pkg/signature/kms/hashivault v1.10.4
 	github.com/veraison/go-cose v1.3.0
 	golang.org/x/image v0.33.0
 	golang.org/x/sys v0.49.0
-	golang.org/x/text v0.31.0
+	golang.org/x/text v0.41.0
 	lukechampine.com/blake3 v1.4.1
 	modernc.org/sqlite v1.61.1
 )
@@ -42,6 +43,9 @@ require (
 	github.com/hashicorp/go-sockaddr v1.0.7 // indirect
 	github.com/hashicorp/hcl v1.0.1-vault-7 // indirect
 	github.com/hashicorp/vault/api v1.22.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/jellydator/ttlcache/v3 v3.4.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.0.9 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect

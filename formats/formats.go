@@ -150,6 +150,30 @@ type Painter interface {
 	Paint(w io.Writer, overlay OverlayFunc) (PaintInfo, error)
 }
 
+// LumaDelta is a change of luma at full resolution (0–255 scale, fractional), row by row: an
+// invisible watermark's signal.
+type LumaDelta interface {
+	// LumaRow writes the change of row y into dst (len(dst) is the picture's width).
+	LumaRow(y int, dst []float32)
+}
+
+// LumaFunc makes the luma change for a decoded picture, which it may analyse but not modify.
+type LumaFunc func(pic image.Image) (LumaDelta, error)
+
+// LumaMarker is implemented by image containers that can add a luma change to their picture
+// (an invisible watermark) and write the container back with everything else kept, as Painter
+// does. PaintInfo.Changed is the whole picture.
+type LumaMarker interface {
+	AddLuma(w io.Writer, mark LumaFunc) (PaintInfo, error)
+}
+
+// MediaDigester is implemented by containers that can digest their media samples (audio and
+// video) independently of how the file lays them out, so that a copy whose metadata was
+// stripped, or whose samples were remuxed, digests the same.
+type MediaDigester interface {
+	MediaDigest() ([]byte, error)
+}
+
 // PaintInfo tells what Paint changed and how.
 type PaintInfo struct {
 	Changed image.Rectangle // the pixels that may differ; every pixel outside decodes identical to the input

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,4 +290,25 @@ func samePixels(a, b image.Image) bool {
 		}
 	}
 	return true
+}
+
+// psnr is the peak signal-to-noise ratio of b against a over R, G and B, in dB (+Inf when equal).
+func psnr(a, b image.Image) float64 {
+	var se float64
+	var n int
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			for _, d := range []float64{float64(r1) - float64(r2), float64(g1) - float64(g2), float64(b1) - float64(b2)} {
+				se += (d / 257) * (d / 257)
+				n++
+			}
+		}
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(se/float64(n)))
 }

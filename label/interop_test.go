@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -98,20 +99,42 @@ func TestLabelImagesInterop(t *testing.T) {
 			if got != manifest.SourceTrainedAlgorithmicMedia {
 				t.Fatalf("exiftool DigitalSourceType = %q", got)
 			}
-			// The default policy (kz) draws a caption band; every pixel outside it is the input's.
+			if fmt.Sprint(v.SoftBindingAlgs) != fmt.Sprint(wantAlgs(res)) {
+				t.Fatalf("c2pa-rs reads soft bindings %v, want %v", v.SoftBindingAlgs, wantAlgs(res))
+			}
+			// The default policy (kz) draws a caption band, and pictures of 256 px and more get
+			// the invisible watermark. Without the watermark every pixel outside the band is the
+			// input's; with it, the picture stays within 40 dB of that.
 			before, after := decode(t, in.data), decode(t, out)
 			if res.Drawn.Empty() || len(res.Visible) != 1 {
 				t.Fatalf("no visible warning drawn: %+v", res)
 			}
-			if !samePixelsOutside(before, after, res.Drawn) {
+			bounds := before.Bounds()
+			if big := min(bounds.Dx(), bounds.Dy()) >= 256; big != (res.Watermark != "") {
+				t.Fatalf("%v picture: watermark %q (%v)", bounds.Size(), res.Watermark, res.Warnings)
+			}
+			var bres *label.Result
+			var bbuf bytes.Buffer
+			if bres, err = l.Label(t.Context(), bytes.NewReader(in.data), int64(len(in.data)), &bbuf, label.Options{NoWatermark: true}); err != nil {
+				t.Fatal(err)
+			}
+			badged := decode(t, bbuf.Bytes())
+			if bres.Watermark != "" || bres.Drawn != res.Drawn || !samePixelsOutside(before, badged, res.Drawn) {
 				t.Fatalf("pixels outside the warning %v changed (%s)", res.Drawn, res.Visible)
 			}
-			if samePixels(before, after) {
+			if samePixels(before, badged) {
 				t.Fatal("the warning left no mark on the pixels")
 			}
+			if res.Watermark != "" {
+				if p := psnr(badged, after); p < 40 {
+					t.Fatalf("the watermark costs %.1f dB PSNR, want ≥ 40", p)
+				} else {
+					t.Logf("watermark %s: PSNR %.1f dB (%s)", res.Watermark, p, res.Marked)
+				}
+			}
 
-			// Without a visible warning every pixel is the input's.
-			plain := labelBytes(t, l, in.data, label.Options{NoNotice: true})
+			// Without a visible warning and a watermark every pixel is the input's.
+			plain := labelBytes(t, l, in.data, label.Options{NoNotice: true, NoWatermark: true})
 			if !samePixels(before, decode(t, plain)) {
 				t.Fatal("the labeled image does not decode to the input's pixels")
 			}
@@ -467,4 +490,13 @@ func TestLabelIntoAppendModeFile(t *testing.T) {
 	if r, err := label.VerifyFile(t.Context(), path, label.VerifyOptions{}); err != nil || r.Verdict != label.Valid {
 		t.Fatalf("%v %+v", err, r)
 	}
+}
+
+// wantAlgs lists the soft-binding algorithms a labeled picture's manifest carries.
+func wantAlgs(res *label.Result) []string {
+	var out []string
+	for _, b := range res.Bindings {
+		out = append(out, b.Alg)
+	}
+	return out
 }

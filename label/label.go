@@ -40,7 +40,9 @@ import (
 	"github.com/ailabel/ailabel/manifest/bmffhash"
 	"github.com/ailabel/ailabel/policy"
 	"github.com/ailabel/ailabel/sign"
+	"github.com/ailabel/ailabel/softbinding/iscc"
 	"github.com/ailabel/ailabel/warning"
+	"github.com/ailabel/ailabel/watermark"
 	"github.com/google/uuid"
 )
 
@@ -93,8 +95,16 @@ type Options struct {
 	// cawg.training-mining assertion with AI training notAllowed, and XMP plus:DataMining.
 	NoTraining bool
 	// Fingerprint adds the picture's ISCC Image-Code (a perceptual fingerprint that survives
-	// resizing and re-encoding) as a c2pa.soft-binding assertion; the eu policy asks for it.
+	// resizing and re-encoding) as a c2pa.soft-binding assertion. It is written anyway with the
+	// watermark (a watermark alone could be lifted onto another picture; its fingerprint shows
+	// whether it belongs), and when the policy asks for it (eu).
 	Fingerprint bool
+	// NoWatermark leaves out the invisible watermark. By default a picture gets one (see
+	// package watermark): a random 64-bit identifier, signed into the manifest as a
+	// c2pa.soft-binding assertion with a c2pa.watermarked.bound action, that survives
+	// stripping, re-encoding, resizing and cropping, so that a manifest repository can find
+	// the manifest again. It changes every pixel's luma by a little (PSNR above 40 dB).
+	NoWatermark bool
 
 	// InPlace lets LabelFile replace its input (out equal to in). Without it, LabelFile refuses
 	// to touch the input.
@@ -111,6 +121,7 @@ type Labeler struct {
 	signer   *sign.Signer
 	defaults Options
 	now      func() time.Time
+	resolved resolveCache // what resolve makes of the defaults
 }
 
 // New returns a Labeler that signs with s. defaults fill in what a call's Options leave empty.
@@ -143,6 +154,14 @@ type Result struct {
 	// content's Instance-Code), which a repository keeps to find the manifest again.
 	Fingerprint string
 	SoftBinding []byte
+	// Bindings are the soft bindings signed into the manifest (c2pa.soft-binding assertions),
+	// each an algorithm and its value: what a manifest repository keys the manifest by so that
+	// a copy that lost it can be traced back.
+	Bindings []Binding
+	// Watermark is the invisible watermark's identifier (hex), and Marked how it was added;
+	// both empty when the picture got none (see Warnings for why).
+	Watermark string
+	Marked    string
 	// Store is the signed C2PA manifest store embedded in the output, e.g. for a repository
 	// that finds it again by the fingerprint once the content has lost it.
 	Store []byte
@@ -215,7 +234,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	if err != nil {
 		return nil, err
 	}
-	rv, err := resolve(o, dst)
+	rv, err := l.resolve(o, dst)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +295,26 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		}
 	}
 
+	// The invisible watermark goes over the badged picture: it is part of the signed pixels.
+	var wmID *watermark.ID
+	if !o.NoWatermark && strings.HasPrefix(f.MIME, "image/") {
+		marked, id, info, note := addWatermark(ctx, c)
+		if note != "" {
+			res.Warnings = append(res.Warnings, note)
+		}
+		if marked != nil {
+			r, size = bytes.NewReader(marked), int64(len(marked))
+			if c, err = formats.Open(r, size); err != nil {
+				return nil, fmt.Errorf("label: reopening the watermarked image: %w", err)
+			}
+			if wc, ok = c.(formats.Writable); !ok {
+				return nil, fmt.Errorf("label: %s: %w", f.Name, ErrUnsupported)
+			}
+			wmID, res.Watermark = &id, id.String()
+			res.Marked = info.Method
+		}
+	}
+
 	instanceID := "xmp.iid:" + uuid.NewString()
 	var aigc string
 	if rv.pol.Machine.AIGC {
@@ -315,19 +354,40 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	if o.NoTraining {
 		spec.Assertions = append(spec.Assertions, trainingReservation())
 	}
-	if (o.Fingerprint || rv.pol.Machine.Fingerprint) && strings.HasPrefix(f.MIME, "image/") {
+	if wmID != nil {
+		spec.Assertions = append(spec.Assertions, watermarkAssertion(*wmID))
+		res.Bindings = append(res.Bindings, Binding{Alg: watermark.Alg, Value: wmID.Value()})
+		actions = append(actions, manifest.Action{Action: ActionWatermarkedBound, When: when,
+			SoftwareAgent: &manifest.SoftwareAgent{Name: "ailabel", Version: Version},
+			Description:   "an invisible watermark (" + watermark.Alg + ") carrying an identifier bound to this manifest was added"})
+		spec.Actions = actions
+	}
+	if (wmID != nil || o.Fingerprint || rv.pol.Machine.Fingerprint) && strings.HasPrefix(f.MIME, "image/") {
 		code, err := fingerprint(r, size) // the pixels being signed, badge included
 		if err == nil {
 			var a manifest.Assertion
 			if a, res.SoftBinding, err = softBindingAssertion(code, r, size); err == nil {
 				spec.Assertions = append(spec.Assertions, a)
 				res.Fingerprint = code.String()
+				res.Bindings = append(res.Bindings, Binding{Alg: iscc.Alg, Value: res.SoftBinding})
 			}
 		}
 		if err != nil {
 			res.Warnings = append(res.Warnings, "no fingerprint: "+err.Error())
 		}
 	}
+	if (o.Fingerprint || rv.pol.Machine.Fingerprint) && f.Binding == formats.BMFFHash && !strings.HasPrefix(f.MIME, "image/") {
+		// Video and audio: the digest of the samples, which survives stripping and remuxing.
+		if md, ok := c.(formats.MediaDigester); ok {
+			if d, err := md.MediaDigest(); err == nil {
+				spec.Assertions = append(spec.Assertions, mediaAssertion(d))
+				res.Bindings = append(res.Bindings, Binding{Alg: MediaAlg, Value: d})
+			} else {
+				res.Warnings = append(res.Warnings, "no media digest: "+err.Error())
+			}
+		}
+	}
+	numberSoftBindings(spec.Assertions)
 	if f.Binding == formats.BMFFHash {
 		spec.Binding = manifest.BindBMFF
 		spec.BMFFExclusions = bmffExclusions()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ailabel/ailabel/formats"
 	"github.com/ailabel/ailabel/formats/exif"
+	"github.com/ailabel/ailabel/formats/text"
 	"github.com/ailabel/ailabel/formats/xmp"
 )
 
@@ -19,6 +20,9 @@ func withModel(text, model string) string {
 // metadata builds the XMP packet and, for images, the EXIF data that carry the label for tools
 // that read no C2PA. A malformed existing packet is replaced rather than merged.
 func (l *Labeler) metadata(c formats.Container, o Options, rv *resolved, dst, instanceID, aigc string) (xmpPacket, exifData []byte, warnings []string) {
+	if _, ok := c.(*text.File); ok {
+		return nil, nil, nil // plain text and Markdown carry neither (their Layout ignores both)
+	}
 	desc := rv.description(o.Model)
 	fields := xmp.Fields{DigitalSourceType: dst, InstanceID: instanceID, CreatorTool: o.Model, Description: desc}
 	if !rv.pol.Machine.IPTC {

@@ -7,9 +7,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ailabel/ailabel/formats"
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/sign"
 	"github.com/ailabel/ailabel/softbinding/iscc"
+	"github.com/ailabel/ailabel/watermark"
 )
 
 // Resolver finds a manifest store by a soft binding: a repository of manifests, local or behind
@@ -25,30 +27,71 @@ var ErrNoMatch = errors.New("label: no manifest matches")
 // its own (stripped metadata, a re-encoded or resized copy).
 type RecoveredManifest struct {
 	ManifestID string `json:"manifest_id"`
-	Alg        string `json:"alg"`      // the soft binding that found it
-	Distance   int    `json:"distance"` // fingerprint bits that differ from the content's
-	// SignatureValid: the recovered manifest's signature and certificate check out (its hard
-	// binding cannot match: the bytes it was signed over are gone).
+	Alg        string `json:"alg"` // the soft binding that found it
+	// Watermark is the invisible watermark's identifier found in the picture, if any.
+	Watermark string `json:"watermark,omitempty"`
+	Distance  int    `json:"distance"` // fingerprint bits that differ from the content's
+	// SoftBindingsMatched: every soft binding of the recovered manifest that names this kind of
+	// content matches it (C2PA 2.x §18.15.14 softBindingsMatched); the algorithms that did are
+	// in SoftBindingAlgorithmsMatched.
+	SoftBindingsMatched          bool     `json:"soft_bindings_matched"`
+	SoftBindingAlgorithmsMatched []string `json:"soft_binding_algorithms_matched"`
+	// HardBinding says why the manifest's hard binding is not checked: the bytes it was signed
+	// over are gone (this is a stripped or re-encoded copy).
+	HardBinding string `json:"hard_binding"`
+	// SignatureValid: the recovered manifest's signature and certificate check out.
 	SignatureValid    bool        `json:"signature_valid"`
 	Signer            *SignerInfo `json:"signer,omitempty"`
 	Model             string      `json:"model,omitempty"`
 	AIGenerated       bool        `json:"ai_generated"`
 	DigitalSourceType string      `json:"digital_source_type,omitempty"`
 	Reasons           []string    `json:"reasons,omitempty"` // why the signature is not valid
+	// Notes say what else recovery saw, e.g. a watermark the manifest names that the picture no
+	// longer carries.
+	Notes []string `json:"notes,omitempty"`
 }
 
-// recoverManifest fingerprints a picture without a manifest, asks the resolver, and checks the
-// manifest it returns: its signature, and that its own fingerprint matches the picture.
+// PossibleForgery is a soft binding in content that leads to a manifest which does not belong
+// to it: a watermark copied onto another picture, say. It is never reported as a label.
+type PossibleForgery struct {
+	Watermark  string `json:"watermark,omitempty"`
+	ManifestID string `json:"manifest_id"`
+	Reason     string `json:"reason"`
+}
+
+// errForgery carries a PossibleForgery out of recoverManifest.
+type errForgery struct{ f *PossibleForgery }
+
+func (e *errForgery) Error() string { return "possible forgery: " + e.f.Reason }
+
+// recoverManifest looks a picture without a manifest up by its soft bindings: first by its
+// invisible watermark (an exact identifier), then by its ISCC fingerprint. The manifest found
+// is trusted only after checking its signature and that its soft bindings match the picture:
+// its fingerprint must be near the picture's (a watermark lifted onto another picture fails
+// this: *errForgery), and a watermark it names must be the one found, if one was found.
 func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64, o VerifyOptions) (*RecoveredManifest, error) {
-	code, err := fingerprint(r, size)
-	if err != nil {
-		return nil, err
+	pic := newPictureMarks(r, size)
+	det, wmErr := pic.watermark()
+	code, fpErr := pic.fingerprint()
+	if wmErr != nil && fpErr != nil {
+		return nil, fpErr
 	}
-	seq, err := iscc.EncodeSeq(code)
-	if err != nil {
-		return nil, err
+	var alg string
+	var id string
+	var raw []byte
+	var err error = ErrNoMatch
+	if wmErr == nil {
+		alg = watermark.Alg
+		id, raw, err = rs.Resolve(ctx, alg, det.ID.Value())
 	}
-	id, raw, err := rs.Resolve(ctx, iscc.Alg, seq)
+	if errors.Is(err, ErrNoMatch) && fpErr == nil {
+		seq, serr := iscc.EncodeSeq(code)
+		if serr != nil {
+			return nil, serr
+		}
+		alg = iscc.Alg
+		id, raw, err = rs.Resolve(ctx, alg, seq)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -60,19 +103,104 @@ func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64
 	if m == nil {
 		return nil, errors.New("the recovered manifest store has no active manifest")
 	}
-	rec := &RecoveredManifest{ManifestID: m.Label, Alg: iscc.Alg, Distance: -1}
 	if id != "" && id != m.Label {
 		return nil, fmt.Errorf("the resolver returned manifest %s for %s", m.Label, id)
 	}
-	// The manifest's own fingerprint must match this picture: a resolver is not trusted.
-	for _, sb := range softBindings(m, func() (iscc.Code, error) { return code, nil }) {
-		if sb.Alg == iscc.Alg && sb.Matches != nil && *sb.Matches {
-			rec.Distance = sb.Distance
+	rec := &RecoveredManifest{ManifestID: m.Label, Alg: alg, Distance: -1,
+		HardBinding: "not checked: this copy is not the bytes the manifest was signed over (stripped or re-encoded), so its hard binding cannot match"}
+	if wmErr == nil {
+		rec.Watermark = det.ID.String()
+	}
+	// The manifest's own soft bindings must match this picture: a resolver is not trusted.
+	sbs := softBindings(m, pic, nil)
+	hasFP, fpOK, wmNamed := false, false, false
+	rec.SoftBindingsMatched = true
+	for _, sb := range sbs {
+		switch sb.Alg {
+		case iscc.Alg:
+			hasFP = true
+			if sb.Matches != nil && *sb.Matches {
+				fpOK, rec.Distance = true, sb.Distance
+			}
+		case watermark.Alg:
+			wmNamed = true
+			switch {
+			case sb.Matches != nil && *sb.Matches:
+				rec.SoftBindingAlgorithmsMatched = append(rec.SoftBindingAlgorithmsMatched, watermark.Alg)
+			case wmErr == nil:
+				// A watermark was found, and the manifest names another one.
+				rec.SoftBindingsMatched = false
+			default:
+				rec.Notes = append(rec.Notes, "the manifest names watermark "+sb.Value+", which this picture no longer carries")
+			}
 		}
 	}
-	if rec.Distance < 0 {
-		return nil, fmt.Errorf("manifest %s has no ISCC fingerprint that matches this picture", m.Label)
+	if fpOK {
+		rec.SoftBindingAlgorithmsMatched = append(rec.SoftBindingAlgorithmsMatched, iscc.Alg)
 	}
+	if !hasFP || !fpOK {
+		why := "its ISCC fingerprint does not match this picture"
+		if !hasFP {
+			why = "it has no ISCC fingerprint to compare with this picture"
+		}
+		if alg == watermark.Alg {
+			return nil, &errForgery{&PossibleForgery{Watermark: det.ID.String(), ManifestID: m.Label,
+				Reason: fmt.Sprintf("the picture's watermark %s names manifest %s, but %s: the watermark may have been copied from another picture", det.ID, m.Label, why)}}
+		}
+		return nil, fmt.Errorf("manifest %s: %s", m.Label, why)
+	}
+	if !rec.SoftBindingsMatched {
+		return nil, &errForgery{&PossibleForgery{Watermark: det.ID.String(), ManifestID: m.Label,
+			Reason: fmt.Sprintf("the picture carries watermark %s, but manifest %s names another one", det.ID, m.Label)}}
+	}
+	if wmErr == nil && !wmNamed {
+		rec.Notes = append(rec.Notes, "the picture carries watermark "+det.ID.String()+", which the manifest does not name")
+	}
+	checkRecovered(st, rec, r, size, o)
+	return rec, nil
+}
+
+// recoverMedia looks a video or audio file without a manifest up by the digest of its samples,
+// and checks the manifest found: its media digest must equal the file's, its signature valid.
+func recoverMedia(ctx context.Context, rs Resolver, c formats.Container, r io.ReaderAt, size int64, o VerifyOptions) (*RecoveredManifest, error) {
+	d, err := mediaDigestOf(c)
+	if err != nil {
+		return nil, err
+	}
+	id, raw, err := rs.Resolve(ctx, MediaAlg, d)
+	if err != nil {
+		return nil, err
+	}
+	st, err := manifest.ParseStore(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the recovered manifest store is damaged: %w", err)
+	}
+	m := st.Active()
+	if m == nil {
+		return nil, errors.New("the recovered manifest store has no active manifest")
+	}
+	if id != "" && id != m.Label {
+		return nil, fmt.Errorf("the resolver returned manifest %s for %s", m.Label, id)
+	}
+	matched := false
+	for _, sb := range softBindings(m, nil, func() ([]byte, error) { return d, nil }) {
+		if sb.Alg == MediaAlg && sb.Matches != nil && *sb.Matches {
+			matched = true
+		}
+	}
+	if !matched {
+		return nil, fmt.Errorf("manifest %s has no media digest that matches this file", m.Label)
+	}
+	rec := &RecoveredManifest{ManifestID: m.Label, Alg: MediaAlg, Distance: -1, SoftBindingsMatched: true,
+		SoftBindingAlgorithmsMatched: []string{MediaAlg},
+		HardBinding:                  "not checked: this copy is not the bytes the manifest was signed over (stripped or remuxed), so its hard binding cannot match"}
+	checkRecovered(st, rec, r, size, o)
+	return rec, nil
+}
+
+// checkRecovered validates a recovered manifest store's signature and fills in who signed it and
+// what it claims.
+func checkRecovered(st *manifest.Store, rec *RecoveredManifest, r io.ReaderAt, size int64, o VerifyOptions) {
 	res := st.Validate(r, size, manifest.Options{Trust: o.Trust, Now: o.Now})
 	active := res.Manifests[len(res.Manifests)-1]
 	s := summarize(active)
@@ -88,13 +216,20 @@ func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64
 			rec.Reasons = append(rec.Reasons, plainReason(f))
 		}
 	}
-	return rec, nil
 }
 
 // recoveredSummary says what recovery found, in words.
 func recoveredSummary(rec *RecoveredManifest) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "not labeled: metadata stripped; fingerprint found (%d of 256 bits differ); manifest %s recovered", rec.Distance, rec.ManifestID)
+	b.WriteString("not labeled: metadata stripped; ")
+	if rec.Watermark != "" {
+		fmt.Fprintf(&b, "watermark found (%s); ", rec.Watermark)
+	}
+	if rec.Alg == MediaAlg {
+		fmt.Fprintf(&b, "its audio and video samples match; manifest %s recovered", rec.ManifestID)
+	} else {
+		fmt.Fprintf(&b, "fingerprint matches (%d of 256 bits differ); manifest %s recovered", rec.Distance, rec.ManifestID)
+	}
 	if rec.AIGenerated {
 		b.WriteString(": AI-generated")
 		if rec.Model != "" {

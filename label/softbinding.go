@@ -1,6 +1,7 @@
 package label
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/softbinding/iscc"
+	"github.com/ailabel/ailabel/watermark"
 	"github.com/fxamacker/cbor/v2"
 	_ "golang.org/x/image/webp"
 )
@@ -22,24 +24,103 @@ const SoftBindingLabel = "c2pa.soft-binding"
 // maxFingerprintPixels bounds the pictures Fingerprint decodes.
 const maxFingerprintPixels = 120_000_000
 
-// fingerprint decodes the picture (the one being signed: badged when a badge was drawn) and
-// returns its ISCC Image-Code, which survives resizing and re-encoding.
-func fingerprint(r io.ReaderAt, size int64) (iscc.Code, error) {
+// decodePicture decodes a JPEG, PNG, WebP or GIF picture of at most maxFingerprintPixels.
+func decodePicture(r io.ReaderAt, size int64) (image.Image, error) {
 	cfg, kind, err := image.DecodeConfig(io.NewSectionReader(r, 0, size))
 	if errors.Is(err, image.ErrFormat) {
-		return iscc.Code{}, fmt.Errorf("the fingerprint needs a JPEG, PNG, WebP or GIF picture: %w", ErrUnsupported)
+		return nil, fmt.Errorf("the fingerprint and the watermark need a JPEG, PNG, WebP or GIF picture: %w", ErrUnsupported)
 	}
 	if err != nil {
-		return iscc.Code{}, fmt.Errorf("reading the %s picture's size: %w", kind, err)
+		return nil, fmt.Errorf("reading the %s picture's size: %w", kind, err)
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxFingerprintPixels {
-		return iscc.Code{}, fmt.Errorf("%dx%d is over the fingerprint's limit of %d pixels: %w", cfg.Width, cfg.Height, maxFingerprintPixels, ErrTooLarge)
+		return nil, fmt.Errorf("%dx%d is over the limit of %d pixels for fingerprints and watermarks: %w", cfg.Width, cfg.Height, maxFingerprintPixels, ErrTooLarge)
 	}
 	img, _, err := image.Decode(io.NewSectionReader(r, 0, size))
 	if err != nil {
-		return iscc.Code{}, fmt.Errorf("decoding the picture: %w", err)
+		return nil, fmt.Errorf("decoding the picture: %w", err)
+	}
+	return img, nil
+}
+
+// fingerprint decodes the picture (the one being signed: badged when a badge was drawn) and
+// returns its ISCC Image-Code, which survives resizing and re-encoding.
+func fingerprint(r io.ReaderAt, size int64) (iscc.Code, error) {
+	img, err := decodePicture(r, size)
+	if err != nil {
+		return iscc.Code{}, err
 	}
 	return iscc.FromImage(img, 256)
+}
+
+// pictureMarks decodes a picture once, when first asked, and gives its ISCC Image-Code and
+// the invisible watermark it carries. Not safe for concurrent use.
+type pictureMarks struct {
+	r    io.ReaderAt
+	size int64
+
+	decoded bool
+	img     image.Image
+	imgErr  error
+
+	coded   bool
+	code    iscc.Code
+	codeErr error
+
+	detected bool
+	wm       watermark.Detection
+	wmErr    error
+}
+
+func newPictureMarks(r io.ReaderAt, size int64) *pictureMarks {
+	return &pictureMarks{r: r, size: size}
+}
+
+func (p *pictureMarks) picture() (image.Image, error) {
+	if !p.decoded {
+		p.img, p.imgErr = decodePicture(p.r, p.size)
+		p.decoded = true
+	}
+	return p.img, p.imgErr
+}
+
+// fingerprint returns the picture's ISCC Image-Code (256 bits).
+func (p *pictureMarks) fingerprint() (iscc.Code, error) {
+	if !p.coded {
+		p.coded = true
+		img, err := p.picture()
+		if err != nil {
+			p.codeErr = err
+		} else {
+			p.code, p.codeErr = iscc.FromImage(img, 256)
+		}
+	}
+	return p.code, p.codeErr
+}
+
+// watermark returns the picture's invisible watermark; watermark.ErrNotFound when it has none.
+func (p *pictureMarks) watermark() (watermark.Detection, error) {
+	if !p.detected {
+		p.detected = true
+		img, err := p.picture()
+		if err != nil {
+			p.wmErr = err
+		} else {
+			p.wm, p.wmErr = watermark.Detect(img, nil)
+		}
+	}
+	return p.wm, p.wmErr
+}
+
+// watermarkAssertion is a c2pa.soft-binding assertion with the invisible watermark's
+// identifier (see docs/watermark.md), over the whole picture.
+func watermarkAssertion(id watermark.ID) manifest.Assertion {
+	return manifest.Assertion{Label: SoftBindingLabel, Value: map[string]any{
+		"alg":    watermark.Alg,
+		"blocks": []any{map[string]any{"scope": map[string]any{}, "value": id.Value()}},
+		"pad":    []byte{},
+		"name":   "ailabel invisible watermark",
+	}}
 }
 
 // softBindingAssertion is a c2pa.soft-binding assertion with the ISCC Image-Code and the
@@ -61,6 +142,13 @@ func softBindingAssertion(code iscc.Code, r io.ReaderAt, size int64) (a manifest
 	}}, seq, nil
 }
 
+// Binding is a soft binding as signed: the algorithm (a name from the C2PA soft-binding
+// algorithm list, or a namespaced one of ours) and its value bytes.
+type Binding struct {
+	Alg   string
+	Value []byte
+}
+
 // SoftBinding is a soft binding found in the active manifest: a fingerprint or watermark that
 // can find the manifest again once it has been stripped from the content.
 type SoftBinding struct {
@@ -70,12 +158,15 @@ type SoftBinding struct {
 	// agrees (Distance bits of 256 differ; a few differ after a resize or re-encode).
 	Matches  *bool `json:"matches,omitempty"`
 	Distance int   `json:"distance,omitempty"`
+	// Note says why a binding does not match, or could not be compared.
+	Note string `json:"note,omitempty"`
 }
 
-// softBindings reads the soft-binding assertions of a manifest and, for ISCC, compares the
-// fingerprint with the content's, which own computes (nil: the content is no picture); it is
-// called only when there is an ISCC binding to compare.
-func softBindings(m *manifest.Manifest, own func() (iscc.Code, error)) []SoftBinding {
+// softBindings reads the soft-binding assertions of a manifest and compares each fingerprint
+// and watermark with the content's own, which pic gives (nil: the content is no picture; it is
+// decoded only when there is a binding to compare), and a media digest with the one media gives
+// (nil: no audio or video).
+func softBindings(m *manifest.Manifest, pic *pictureMarks, media func() ([]byte, error)) []SoftBinding {
 	var out []SoftBinding
 	for _, a := range m.Assertions {
 		if a.Label != SoftBindingLabel && !strings.HasPrefix(a.Label, SoftBindingLabel+"__") {
@@ -100,11 +191,44 @@ func softBindings(m *manifest.Manifest, own func() (iscc.Code, error)) []SoftBin
 				raw = []byte(s)
 			}
 			sb := SoftBinding{Alg: v.Alg, Value: fmt.Sprintf("%x", raw)}
+			if v.Alg == MediaAlg && media != nil {
+				d, err := media()
+				if err == nil {
+					ok := bytes.Equal(d, raw)
+					sb.Matches = &ok
+					if !ok {
+						sb.Note = "the audio and video samples differ (re-encoded or edited)"
+					}
+				} else {
+					sb.Note = "the media could not be digested: " + err.Error()
+				}
+			}
+			if v.Alg == watermark.Alg {
+				if id, err := watermark.ParseValue(raw); err == nil {
+					sb.Value = id.String()
+					if pic != nil {
+						det, err := pic.watermark()
+						switch {
+						case err == nil:
+							ok := det.ID == id
+							sb.Matches = &ok
+							if !ok {
+								sb.Note = "the picture carries another watermark, " + det.ID.String()
+							}
+						case errors.Is(err, watermark.ErrNotFound) || errors.Is(err, watermark.ErrTooSmall):
+							ok := false
+							sb.Matches, sb.Note = &ok, "no watermark found in the picture"
+						default:
+							sb.Note = "the picture could not be searched for the watermark: " + err.Error()
+						}
+					}
+				}
+			}
 			if v.Alg == iscc.Alg {
 				if codes, err := iscc.DecodeSeq(raw); err == nil && len(codes) > 0 {
 					sb.Value = codes[0].String()
-					if own != nil {
-						if own, err := own(); err == nil {
+					if pic != nil {
+						if own, err := pic.fingerprint(); err == nil {
 							for _, c := range codes {
 								if d, err := iscc.Hamming(c, own); err == nil {
 									ok := d <= isccMatchBits

@@ -2,6 +2,7 @@ package label_test
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/sign"
 	"github.com/ailabel/ailabel/softbinding/iscc"
+	"github.com/ailabel/ailabel/watermark"
 	"golang.org/x/image/draw"
 )
 
@@ -29,17 +31,26 @@ func TestFingerprintSoftBinding(t *testing.T) {
 		if err != nil || !strings.HasPrefix(res.Fingerprint, "ISCC:") {
 			t.Fatalf("%s: %v %+v", in.ext, err, res)
 		}
-		r, err := verifyBytes(t, out.Bytes(), c.trust)
-		if err != nil || r.Verdict != label.Valid || len(r.SoftBindings) != 1 {
+		// Without CheckSoftBindings they are listed, not compared (the hard binding suffices).
+		if r, err := verifyBytes(t, out.Bytes(), c.trust); err != nil || len(r.SoftBindings) != 2 || r.SoftBindings[0].Matches != nil || r.SoftBindings[1].Matches != nil {
+			t.Fatalf("%s: verify without CheckSoftBindings: %v %+v", in.ext, err, r.SoftBindings)
+		}
+		r, err := label.Verify(t.Context(), bytes.NewReader(out.Bytes()), int64(out.Len()), label.VerifyOptions{Trust: c.trust, CheckSoftBindings: true})
+		if err != nil || r.Verdict != label.Valid || len(r.SoftBindings) != 2 || res.Watermark == "" {
 			t.Fatalf("%s: verify %v %+v", in.ext, err, r)
 		}
-		sb := r.SoftBindings[0]
+		// The watermark first (it is added first, and the fingerprint is taken of the watermarked
+		// pixels), then the fingerprint; both match the pixels.
+		if sb := r.SoftBindings[0]; sb.Alg != watermark.Alg || sb.Value != res.Watermark || sb.Matches == nil || !*sb.Matches {
+			t.Fatalf("%s: soft binding %+v, want the watermark %s found in the pixels", in.ext, sb, res.Watermark)
+		}
+		sb := r.SoftBindings[1]
 		if sb.Alg != iscc.Alg || sb.Value != res.Fingerprint || sb.Matches == nil || !*sb.Matches {
 			t.Fatalf("%s: soft binding %+v, want %s matching the pixels", in.ext, sb, res.Fingerprint)
 		}
 		path := writeTemp(t, "fp."+in.ext, out.Bytes())
-		if v := testtool.C2PACheck(t, path); v.Exit != 0 {
-			t.Fatalf("%s: c2pa-rs: exit %d %v", in.ext, v.Exit, v.Failures)
+		if v := testtool.C2PACheck(t, path); v.Exit != 0 || fmt.Sprint(v.SoftBindingAlgs) != fmt.Sprint([]string{watermark.Alg, iscc.Alg}) {
+			t.Fatalf("%s: c2pa-rs: exit %d %v, soft bindings %v", in.ext, v.Exit, v.Failures, v.SoftBindingAlgs)
 		}
 		if code, outp := testtool.RubricCheck(t, path); code != 0 {
 			t.Fatalf("%s: conformance rubric: exit %d\n%s", in.ext, code, outp)
@@ -71,9 +82,13 @@ func TestFingerprintSoftBinding(t *testing.T) {
 		}
 		t.Logf("%s: %s; stripped copy %d bits away", in.ext, res.Fingerprint, d)
 	}
-	// Without the option (kz), no soft binding.
+	// By default (kz) a picture gets the watermark and, with it, the fingerprint; with
+	// NoWatermark and no policy asking for a fingerprint, no soft binding at all.
 	in := encodePNG(t, pic)
-	if r, _ := verifyBytes(t, labelBytes(t, l, in, label.Options{}), nil); len(r.SoftBindings) != 0 {
+	if r, _ := verifyBytes(t, labelBytes(t, l, in, label.Options{}), nil); len(r.SoftBindings) != 2 {
+		t.Fatalf("default soft bindings %+v, want the watermark and the fingerprint", r.SoftBindings)
+	}
+	if r, _ := verifyBytes(t, labelBytes(t, l, in, label.Options{NoWatermark: true}), nil); len(r.SoftBindings) != 0 {
 		t.Fatalf("unasked soft binding %+v", r.SoftBindings)
 	}
 }

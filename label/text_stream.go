@@ -91,6 +91,7 @@ type TextStream struct {
 	out     []byte
 	started bool
 	closed  bool
+	store   []byte // the signed manifest store, once closed
 	err     error
 }
 
@@ -261,6 +262,7 @@ func (s *TextStream) Close() error {
 		s.err = fmt.Errorf("label: %w", err)
 		return s.err
 	}
+	s.store = store
 	k, err := s.w.Write(wrapper)
 	s.n += int64(k)
 	if err == nil && k < len(wrapper) {
@@ -275,7 +277,7 @@ func (s *TextStream) Close() error {
 // Result describes the labeled text once Close has returned nil.
 func (s *TextStream) Result() *Result {
 	return &Result{Format: text.TextFormat.Name, MIME: text.TextFormat.MIME, Manifest: s.d.Label(),
-		InstanceID: s.d.InstanceID(), Size: s.n, Development: s.l.signer.IsDevelopment()}
+		InstanceID: s.d.InstanceID(), Size: s.n, Development: s.l.signer.IsDevelopment(), Store: s.store}
 }
 
 // LabelTextReader returns a reader of the labeled form of the text read from src (see

@@ -17,7 +17,6 @@ import (
 	"github.com/ailabel/ailabel/formats/xmp"
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/sign"
-	"github.com/ailabel/ailabel/softbinding/iscc"
 )
 
 // Verdict is the one-word outcome of verifying a file.
@@ -34,9 +33,14 @@ const (
 type VerifyOptions struct {
 	Trust *sign.TrustStore // trust anchors; nil or empty trusts no signer (signatures are still checked)
 	Now   time.Time        // judge certificates at this time when the signature has no time; zero = now
-	// Resolver, when set, is asked for the manifest of a picture that carries none, by its
-	// fingerprint (ISCC Image-Code): see Report.Recovered.
+	// Resolver, when set, is asked for the manifest of content that carries none, by its
+	// watermark and fingerprint (pictures) or media digest (video): see Report.Recovered.
 	Resolver Resolver
+	// CheckSoftBindings compares the soft bindings of a manifest (watermark, fingerprint, media
+	// digest) with the content's own: it decodes a picture, or reads every sample of a video,
+	// so it is off by default. Without it Report.SoftBindings lists them with Matches unset: a
+	// valid hard binding already proves the content is what was signed. Recovery always checks.
+	CheckSoftBindings bool
 }
 
 // SignerInfo describes who signed a manifest.
@@ -140,6 +144,9 @@ type Report struct {
 	// Recovered is the manifest found through the content's fingerprint (VerifyOptions.Resolver)
 	// when the content carries none.
 	Recovered *RecoveredManifest `json:"recovered,omitempty"`
+	// PossibleForgery is set when the content's watermark leads to a manifest that does not
+	// belong to it (VerifyOptions.Resolver): never a label.
+	PossibleForgery *PossibleForgery `json:"possible_forgery,omitempty"`
 	// LabelKinds names every kind of label found: "c2pa", "iptc" (XMP DigitalSourceType),
 	// "aigc" (China's TC260 metadata), "disclaimer" (a human-readable warning).
 	LabelKinds []string `json:"label_kinds"`
@@ -288,17 +295,27 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 		if len(rep.Notices) > 0 {
 			rep.Summary = "not labeled: an AI disclaimer is shown, but there is no C2PA manifest"
 		}
-		if o.Resolver != nil && strings.HasPrefix(c.Format().MIME, "image/") {
-			rec, err := recoverManifest(ctx, o.Resolver, r, size, o)
+		if f := c.Format(); o.Resolver != nil && (strings.HasPrefix(f.MIME, "image/") || f.Binding == formats.BMFFHash) {
+			var rec *RecoveredManifest
+			var err error
+			if strings.HasPrefix(f.MIME, "image/") {
+				rec, err = recoverManifest(ctx, o.Resolver, r, size, o)
+			} else {
+				rec, err = recoverMedia(ctx, o.Resolver, c, r, size, o)
+			}
+			var forged *errForgery
 			switch {
 			case err == nil:
 				rep.Recovered = rec
 				rep.AIGenerated = rep.AIGenerated || rec.AIGenerated
 				rep.Summary = recoveredSummary(rec)
+			case errors.As(err, &forged):
+				rep.PossibleForgery = forged.f
+				rep.Summary += "; POSSIBLE FORGERY: " + forged.f.Reason
 			case errors.Is(err, ErrNoMatch):
-				rep.Summary += "; no manifest found by its fingerprint"
+				rep.Summary += "; no manifest found by its content (watermark, fingerprint or media digest)"
 			default:
-				rep.Summary += "; looking its manifest up by fingerprint failed: " + err.Error()
+				rep.Summary += "; looking its manifest up by its content failed: " + err.Error()
 			}
 		}
 		return rep, nil
@@ -326,11 +343,17 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o VerifyOptions) (*R
 	active := rep.Manifests[len(rep.Manifests)-1]
 	if m := st.Active(); m != nil {
 		rep.Reservations = append(manifestReservations(m), rep.Reservations...)
-		var own func() (iscc.Code, error)
-		if strings.HasPrefix(c.Format().MIME, "image/") {
-			own = func() (iscc.Code, error) { return fingerprint(r, size) }
+		var pic *pictureMarks
+		var media func() ([]byte, error)
+		if o.CheckSoftBindings {
+			if strings.HasPrefix(c.Format().MIME, "image/") {
+				pic = newPictureMarks(r, size)
+			}
+			if f := c.Format(); f.Binding == formats.BMFFHash && !strings.HasPrefix(f.MIME, "image/") {
+				media = func() ([]byte, error) { return mediaDigestOf(c) }
+			}
 		}
-		rep.SoftBindings = softBindings(m, own)
+		rep.SoftBindings = softBindings(m, pic, media)
 	}
 	rep.Signer, rep.SignedAt, rep.TimeStamp = active.Signer, active.SignedAt, active.TimeStamp
 	rep.DigitalSourceType = active.DigitalSourceType

@@ -72,7 +72,7 @@ func TestVisibleWarningOnImages(t *testing.T) {
 						in = cwebp(t, encodePNG(t, pic), "-lossless")
 					}
 					var out bytes.Buffer
-					res, err := l.Label(t.Context(), bytes.NewReader(in), int64(len(in)), &out, label.Options{Policy: cn, Provider: providerCode})
+					res, err := l.Label(t.Context(), bytes.NewReader(in), int64(len(in)), &out, label.Options{Policy: cn, Provider: providerCode, NoWatermark: true})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ailabel/ailabel/formats"
@@ -23,6 +24,42 @@ type resolved struct {
 	badge    *warning.Spec   // drawn onto images; nil for none
 	captions bool            // a caption track in video
 	seconds  float64         // how long the video warning shows; 0 throughout
+}
+
+// resolveCache keeps what resolve makes of a labeler's own defaults (no policy, languages,
+// catalogue or notice of the call's own), which is what most calls use; resolve is about a
+// tenth of the labeling of a short text. Indexed by NoNotice and by composite content.
+type resolveCache [2][2]atomic.Pointer[resolved]
+
+// resolve is resolve(o, dst), from the cache when o's policy, languages, catalogue and notice
+// are the labeler's defaults. The result is shared: it must not be modified.
+func (l *Labeler) resolve(o Options, dst string) (*resolved, error) {
+	d := &l.defaults
+	if o.Policy != d.Policy || o.Messages != d.Messages || o.Notice != d.Notice || !sameSlice(o.Languages, d.Languages) {
+		return resolve(o, dst)
+	}
+	p := &l.resolved[b2i(o.NoNotice)][b2i(isComposite(dst))]
+	if rv := p.Load(); rv != nil {
+		return rv, nil
+	}
+	rv, err := resolve(o, dst)
+	if err != nil {
+		return nil, err
+	}
+	p.Store(rv)
+	return rv, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sameSlice reports whether a and b are the same slice (not merely equal elements).
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // resolve applies the policy to merged options (see merge).

@@ -183,6 +183,10 @@ func (e *engine) labelBuffered(ctx context.Context, r *http.Request, o label.Opt
 		}
 		return nil, &Error{Status: e.cfg.failCode, Code: CodeUnlabelable, Message: fmt.Sprintf("the %s content cannot be labeled: %v", what, err), Err: err}
 	}
+	if err := e.register(r, res); err != nil {
+		out.Close()
+		return nil, err
+	}
 	ct := res.MIME
 	if strings.HasPrefix(ct, "text/") {
 		ct += "; charset=utf-8"
@@ -191,6 +195,18 @@ func (e *engine) labelBuffered(ctx context.Context, r *http.Request, o label.Opt
 	h.Set("Content-Type", ct)
 	e.observe(r, Outcome{Action: "labeled", Format: res.Format, Labeled: []string{res.Format}, Manifests: []string{res.Manifest}})
 	return &output{r: out.reader(), size: res.Size, close: func() { out.Close() }}, nil
+}
+
+// register hands a labeled result to the WithRegister function, if any.
+func (e *engine) register(r *http.Request, res *label.Result) error {
+	if e.cfg.register == nil {
+		return nil
+	}
+	if err := e.cfg.register(r, res); err != nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeNotKept,
+			Message: "the manifest " + res.Manifest + " could not be kept, so the labeled content is not sent; retry later", Err: err}
+	}
+	return nil
 }
 
 // labeledHeaders sets the headers of a labeled body of size bytes (size < 0: streamed).
@@ -271,6 +287,9 @@ func (e *engine) labelJSON(ctx context.Context, r *http.Request, o label.Options
 				if err != nil {
 					return nil, fail(CodeUnlabelable, fmt.Sprintf("data[%d].b64_json cannot be labeled: %v", i, err), err)
 				}
+				if err := e.register(r, res); err != nil {
+					return nil, err
+				}
 				it["b64_json"], _ = json.Marshal(base64.StdEncoding.EncodeToString(out.Bytes()))
 				ids = append(ids, res.Manifest)
 				formats = append(formats, res.Format)
@@ -306,6 +325,9 @@ func (e *engine) labelJSON(ctx context.Context, r *http.Request, o label.Options
 				}
 				if err != nil {
 					return nil, fail(CodeUnlabelable, fmt.Sprintf("choices[%d].message.content cannot be labeled: %v", i, err), err)
+				}
+				if err := e.register(r, ts.Result()); err != nil {
+					return nil, err
 				}
 				msg["content"], _ = json.Marshal(out.String())
 				it["message"], _ = json.Marshal(msg)

@@ -66,6 +66,7 @@ const (
 	CodeTooLarge    = "too_large"   // the body to label is over the MaxBody limit
 	CodeMalformed   = "malformed"   // a JSON item is not what its shape says (b64_json not base64)
 	CodeUnlabelable = "unlabelable" // the content cannot be labeled (damaged, unsupported encoding…)
+	CodeNotKept     = "not_kept"    // the WithRegister function failed: the labeled content is not sent (503)
 )
 
 // Error is a request option the middleware refused or a response it could not label. The
@@ -117,6 +118,7 @@ type config struct {
 	tempDir  string
 	onError  func(http.ResponseWriter, *http.Request, error)
 	observe  func(*http.Request, Outcome)
+	register func(*http.Request, *label.Result) error
 	log      *slog.Logger
 	failCode int // status of a response that cannot be labeled
 }
@@ -164,6 +166,15 @@ func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error))
 // from the stream's labeling goroutine while the handler runs (Middleware returns after it).
 func WithObserver(f func(r *http.Request, o Outcome)) Option {
 	return func(c *config) { c.observe = f }
+}
+
+// WithRegister sets a function called with each label.Result before the labeled response is
+// sent: a body, each image of an OpenAI images response, each message of a chat completion (not
+// an event stream, whose manifest is only known at its end). A manifest repository keeps the
+// manifest there. When it fails, the labeled content is not sent: the response is an Error with
+// CodeNotKept and status 503, so the caller retries.
+func WithRegister(f func(r *http.Request, res *label.Result) error) Option {
+	return func(c *config) { c.register = f }
 }
 
 // WithLogger sets where failures that cannot be answered are logged: an event stream whose

@@ -29,6 +29,7 @@ var params = [...]param{
 	{"lang", "AI-Label-Lang"},                   // warning languages, comma-separated, in order
 	{"warning", "AI-Label-Warning"},             // on or off: the human-readable warning
 	{"no_training", "AI-Label-No-Training"},     // true or false: reserve against AI training
+	{"watermark", "AI-Label-Watermark"},         // on or off: the invisible watermark on images
 	{"provider", "AI-Label-Provider"},           // content producer (China's AIGC label)
 }
 
@@ -53,6 +54,7 @@ const (
 //	lang           AI-Label-Lang           warning languages in display order, comma-separated
 //	warning        AI-Label-Warning        on or off: the human-readable warning (off: NoNotice)
 //	no_training    AI-Label-No-Training    true or false: reserve the content against AI training
+//	watermark      AI-Label-Watermark      on or off: the invisible watermark on images (off: NoWatermark)
 //	provider       AI-Label-Provider       content producer code of China's AIGC label
 //
 // Values are checked: a known source type, a built-in policy
@@ -145,6 +147,14 @@ func setOption(o *label.Options, name, v string, cat *warning.Catalogue) error {
 			o.NoNotice = true
 		default:
 			return badOption(name, "warning is %q; use on or off", v)
+		}
+	case "watermark":
+		switch strings.ToLower(v) {
+		case "on":
+		case "off":
+			o.NoWatermark = true
+		default:
+			return badOption(name, "watermark is %q; use on or off", v)
 		}
 	case "no_training":
 		b, err := strconv.ParseBool(v)

@@ -1,6 +1,7 @@
 package repository
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,9 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/watermark"
 )
 
 // Limits of the HTTP layer.
@@ -52,6 +57,7 @@ type handlerConfig struct {
 	fingerprints []string
 	readAuth     AuthFunc
 	writeAuth    AuthFunc
+	maxContent   int64
 	logger       *slog.Logger
 	now          func() time.Time
 }
@@ -87,6 +93,19 @@ func WithReadAuth(f AuthFunc) Option { return func(c *handlerConfig) { c.readAut
 // WithWriteAuth enables the write route PUT {base}/manifests/{manifestId}, guarded by f. Without
 // it the route does not exist (405).
 func WithWriteAuth(f AuthFunc) Option { return func(c *handlerConfig) { c.writeAuth = f } }
+
+// WithMaxContentBytes bounds the picture POST /matches/byContent reads (default
+// DefaultMaxContentBytes); a larger body gets 413.
+func WithMaxContentBytes(n int64) Option {
+	return func(c *handlerConfig) {
+		if n > 0 {
+			c.maxContent = n
+		}
+	}
+}
+
+// DefaultMaxContentBytes is the default limit of a POST /matches/byContent body (64 MiB).
+const DefaultMaxContentBytes = 64 << 20
 
 // WithLogger sets the logger for server-side errors (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *handlerConfig) { c.logger = l } }
@@ -125,7 +144,7 @@ type errorJSON struct {
 //
 //	GET  {base}/matches/byBinding?alg=&value=<base64>&maxResults=  → {"matches":[…]}
 //	POST {base}/matches/byBinding  {"alg":…,"value":<base64>}       → {"matches":[…]}
-//	POST {base}/matches/byContent                                   → 501 (not implemented)
+//	POST {base}/matches/byContent?alg=&hintAlg=&hintValue=&maxResults= (an image body) → {"matches":[…]}
 //	GET  {base}/manifests/{manifestId}?returnActiveManifest=        → application/c2pa
 //	PUT  {base}/manifests/{manifestId}?softBinding=<alg>,<base64>…  → 201/204 (WithWriteAuth only)
 //	GET  {base}/services/supportedAlgorithms | status | capabilities
@@ -133,12 +152,15 @@ type errorJSON struct {
 //
 // {base} is "/v1" unless WithBasePath says otherwise. maxResults defaults to 10 and is clamped
 // to 100. Errors: 400 malformed input, 401/403 refused by an AuthFunc, 404 unknown manifest,
-// 409 conflicting write, 413 body too large, 414 query too long, 500 store failure.
+// 409 conflicting write, 413 body too large, 414 query too long, 415 content not read,
+// 500 store failure, 503 (with Retry-After) the database is unavailable.
 func Handler(s Store, opts ...Option) http.Handler {
 	c := &handlerConfig{
 		basePath:     "/v1",
 		specVersion:  "2.4",
-		fingerprints: []string{AlgISCC},
+		watermarks:   []string{watermark.Alg},
+		fingerprints: []string{AlgISCC, label.MediaAlg},
+		maxContent:   DefaultMaxContentBytes,
 		logger:       slog.Default(),
 		now:          time.Now,
 	}
@@ -215,6 +237,10 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, "a different manifest store is already registered under this manifestId")
+	case errors.Is(err, ErrUnavailable):
+		h.c.logger.WarnContext(r.Context(), "repository: store unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the repository's database is unavailable; retry later")
 	default:
 		h.c.logger.ErrorContext(r.Context(), "repository: store failure", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "store failure")
@@ -420,8 +446,97 @@ func (h *handler) postByBinding(w http.ResponseWriter, r *http.Request) {
 	h.answerMatches(w, r, q)
 }
 
+// contentTypes are the media types POST /matches/byContent reads.
+var contentTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
+
+// byContent is POST /matches/byContent: the body is a picture; its invisible watermark (exact)
+// and ISCC fingerprint (similarity) are extracted and looked up, the matches merged (a
+// manifest found by both keeps its best score) and returned best first. alg restricts the
+// lookup to one algorithm; hintAlg and hintValue (standard base64) add a binding the client
+// already knows.
 func (h *handler) byContent(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotImplemented, "query by content is not implemented by this service; extract the soft binding and use /matches/byBinding")
+	if len(r.URL.RawQuery) > maxRawQuery {
+		writeError(w, http.StatusRequestURITooLong, "query string too long")
+		return
+	}
+	q := r.URL.Query()
+	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(r.Header.Get("Content-Type"), ";", 2)[0]))
+	if !contentTypes[mt] {
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: this service reads image/jpeg, image/png, image/webp and image/gif", mt))
+		return
+	}
+	maxResults, err := parseMaxResults(q.Get("maxResults"))
+	if err != nil {
+		answerError(w, err)
+		return
+	}
+	only := q.Get("alg")
+	if only != "" {
+		if err := checkAlg(only); err != nil {
+			answerError(w, err)
+			return
+		}
+	}
+	var queries []Binding
+	if ha, hv := q.Get("hintAlg"), q.Get("hintValue"); ha != "" || hv != "" {
+		bq, err := buildQuery(ha, hv, "")
+		if err != nil {
+			answerError(w, err)
+			return
+		}
+		queries = append(queries, Binding{Alg: bq.alg, Value: bq.value})
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.c.maxContent))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", h.c.maxContent))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "reading body failed")
+		return
+	}
+	found, err := label.ContentBindings(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		if errors.Is(err, label.ErrUnsupported) {
+			writeError(w, http.StatusUnsupportedMediaType, "the body is not a picture this service reads: "+err.Error())
+			return
+		}
+		writeError(w, http.StatusBadRequest, "the picture cannot be read: "+err.Error())
+		return
+	}
+	for _, b := range found {
+		queries = append(queries, Binding{Alg: b.Alg, Value: b.Value})
+	}
+	best := map[string]int{}
+	var order []string
+	for _, b := range queries {
+		if only != "" && b.Alg != only {
+			continue
+		}
+		ms, err := h.s.ByBinding(r.Context(), b.Alg, b.Value, maxResults)
+		if err != nil {
+			h.storeError(w, r, err)
+			return
+		}
+		for _, m := range ms {
+			if old, ok := best[m.ManifestID]; !ok {
+				best[m.ManifestID] = m.SimilarityScore
+				order = append(order, m.ManifestID)
+			} else if m.SimilarityScore > old {
+				best[m.ManifestID] = m.SimilarityScore
+			}
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return best[order[i]] > best[order[j]] })
+	if len(order) > maxResults {
+		order = order[:maxResults]
+	}
+	out := matchesJSON{Matches: make([]matchJSON, 0, len(order))}
+	for _, id := range order {
+		out.Matches = append(out.Matches, matchJSON{ManifestID: id, SimilarityScore: best[id]})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *handler) getManifest(w http.ResponseWriter, r *http.Request) {
@@ -555,12 +670,12 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) capabilities(w http.ResponseWriter, r *http.Request) {
-	// None of the optional capabilities (queryByContent, queryByReference, storeManifests,
-	// storeBindings) is offered: the write route here is not the spec's POST /manifests.
+	// queryByContent is offered; queryByReference, storeManifests and storeBindings are not
+	// (the write route here is not the spec's POST /manifests).
 	writeJSON(w, http.StatusOK, struct {
 		Spec string   `json:"c2paSpecificationVersion"`
 		Caps []string `json:"supportedCapabilities"`
-	}{h.c.specVersion, []string{}})
+	}{h.c.specVersion, []string{"queryByContent"}})
 }
 
 func (h *handler) wellKnown(w http.ResponseWriter, r *http.Request) {

@@ -77,7 +77,7 @@ func jsonEq(t *testing.T, got []byte, want string) {
 }
 
 func TestHTTPAPI(t *testing.T) {
-	for name, mk := range stores() {
+	for name, mk := range stores(t) {
 		t.Run(name, func(t *testing.T) { httpSuite(t, mk(t)) })
 	}
 }
@@ -204,9 +204,24 @@ func httpSuite(t *testing.T, s Store) {
 	})
 
 	t.Run("byContent", func(t *testing.T) {
-		code, _, b := do(t, "POST", v1+"/matches/byContent", "image/jpeg", "", []byte{0xff, 0xd8})
-		if code != 501 {
-			t.Fatalf("byContent: %d %s", code, b)
+		// Found by content: TestRecoverStrippedLabel. Here: what is refused, and how.
+		for name, c := range map[string]struct {
+			ctype, query string
+			body         []byte
+			code         int
+		}{
+			"truncated JPEG":   {"image/jpeg", "", []byte{0xff, 0xd8}, 400},
+			"not a picture":    {"image/png", "", []byte("hello, world"), 415},
+			"wrong type":       {"text/plain", "", []byte("hello"), 415},
+			"no type":          {"", "", []byte{0xff, 0xd8}, 415},
+			"bad maxResults":   {"image/png", "?maxResults=0", []byte{0x89}, 400},
+			"hint without alg": {"image/png", "?hintValue=AAAA", []byte{0x89}, 400},
+			"hint not base64":  {"image/png", "?hintAlg=x&hintValue=%%%", []byte{0x89}, 400},
+			"too big":          {"image/png", "", bytes.Repeat([]byte{0x89}, DefaultMaxContentBytes+1), 413},
+		} {
+			if code, _, b := do(t, "POST", v1+"/matches/byContent"+c.query, c.ctype, "", c.body); code != c.code {
+				t.Errorf("%s: %d %s, want %d", name, code, b, c.code)
+			}
 		}
 	})
 
@@ -215,11 +230,11 @@ func httpSuite(t *testing.T, s Store) {
 		if code != 200 {
 			t.Fatal(code)
 		}
-		jsonEq(t, b, `{"watermarks":[],"fingerprints":[{"alg":"io.iscc.v0"}]}`)
+		jsonEq(t, b, `{"watermarks":[{"alg":"org.ailabel.wm.v1"}],"fingerprints":[{"alg":"io.iscc.v0"},{"alg":"org.ailabel.bmff-media.v1"}]}`)
 		_, _, b = do(t, "GET", v1+"/services/status", "", "", nil)
 		jsonEq(t, b, `{"status":"ok","timestamp":"2026-03-01T12:00:00Z"}`)
 		_, _, b = do(t, "GET", v1+"/services/capabilities", "", "", nil)
-		jsonEq(t, b, `{"c2paSpecificationVersion":"2.4","supportedCapabilities":[]}`)
+		jsonEq(t, b, `{"c2paSpecificationVersion":"2.4","supportedCapabilities":["queryByContent"]}`)
 		_, _, b = do(t, "GET", srv.URL+WellKnownPath, "", "", nil)
 		jsonEq(t, b, `{"apiEndpoint":"`+v1+`","c2paSpecificationVersion":"2.4",
 			"capabilitiesEndpoint":"`+v1+`/services/capabilities","statusEndpoint":"`+v1+`/services/status"}`)

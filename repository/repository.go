@@ -15,9 +15,11 @@
 //     This search is a linear scan over the stored Image-Codes (no index): fine for the embedded
 //     default up to some hundred thousand manifests, not a substitute for a nearest-neighbour index.
 //
-// Two implementations share one behaviour (tested by one table-driven suite): NewMemory for tests
-// and OpenSQLite, an embedded pure-Go SQLite database (modernc.org/sqlite) in WAL mode with a
-// versioned schema migration applied at open.
+// Three implementations share one behaviour (tested by one table-driven suite): NewMemory for
+// tests; OpenSQLite, an embedded pure-Go SQLite database (modernc.org/sqlite) in WAL mode with a
+// versioned schema migration applied at open; and OpenPostgres, a PostgreSQL database
+// (jackc/pgx) shared by several replicas. Open picks SQLite or PostgreSQL by the name it is
+// given.
 package repository
 
 import (
@@ -62,6 +64,10 @@ var (
 	ErrTooLarge = errors.New("repository: argument too large")
 	// ErrConflict: a manifest with the same identifier but different bytes is already stored.
 	ErrConflict = errors.New("repository: manifest identifier already stored with different bytes")
+	// ErrUnavailable: the database cannot be reached, refused the connection or is shutting
+	// down or starting up; the request may succeed later (an HTTP server answers 503). A
+	// caller's context deadline or cancellation is returned as it is, not as ErrUnavailable.
+	ErrUnavailable = errors.New("repository: database unavailable")
 )
 
 // Binding is one soft binding of an asset: the algorithm name from the C2PA soft-binding
@@ -104,7 +110,7 @@ type Store interface {
 	ByBinding(ctx context.Context, alg string, value []byte, max int) ([]Match, error)
 }
 
-// StoreOption configures a Store built by NewMemory or OpenSQLite.
+// StoreOption configures a Store built by NewMemory, OpenSQLite, OpenPostgres or Open.
 type StoreOption func(*storeConfig)
 
 type storeConfig struct {

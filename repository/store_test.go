@@ -46,9 +46,13 @@ func body(seed byte) []byte {
 
 type storeMaker func(t *testing.T) Store
 
-func stores() map[string]storeMaker {
+// stores returns a maker of each Store implementation. parent is the test whose subtests call
+// the makers: the PostgreSQL cluster is started once, at the first call, lives as long as parent,
+// and gives every store its own database.
+func stores(parent *testing.T) map[string]storeMaker {
 	return map[string]storeMaker{
-		"memory": func(t *testing.T) Store { return NewMemory() },
+		"memory":   func(t *testing.T) Store { return NewMemory() },
+		"postgres": newPGMaker(parent),
 		"sqlite": func(t *testing.T) Store {
 			s, err := OpenSQLite(filepath.Join(t.TempDir(), "repo.db"))
 			if err != nil {
@@ -61,7 +65,7 @@ func stores() map[string]storeMaker {
 }
 
 func TestStores(t *testing.T) {
-	for name, mk := range stores() {
+	for name, mk := range stores(t) {
 		t.Run(name, func(t *testing.T) { storeSuite(t, mk) })
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/labelhttp"
 	"github.com/ailabel/ailabel/repository"
-	"github.com/ailabel/ailabel/softbinding/iscc"
 )
 
 //go:embed openapi.json
@@ -298,10 +298,14 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := info(r)
 	ri.format, ri.outcome = res.Format, "labeled"
-	if s.cfg.Repository != nil && res.SoftBinding != nil {
+	if s.cfg.Repository != nil {
+		// Every manifest signed here is kept before the content is answered: a label whose
+		// manifest the repository lost could never be recovered from a stripped copy.
 		if err := s.register(r.Context(), res); err != nil {
-			s.log.Error("registering the manifest in the repository", "manifest", res.Manifest, "err", err)
+			s.registerFailed(w, r, res, err)
+			return
 		}
+		w.Header().Set("Link", manifestLink(res.Manifest))
 	}
 	s.m.labels.WithLabelValues(res.Format).Inc()
 	model := o.Model
@@ -343,8 +347,31 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// register keeps a labeled image's manifest in the repository under its signed soft binding.
+// register keeps a labeled result's manifest store in the repository under every soft binding
+// the labeler signed into it (see label.Result.Bindings).
 func (s *Server) register(ctx context.Context, res *label.Result) error {
-	return s.cfg.Repository.Put(ctx, repository.Record{ManifestID: res.Manifest, Store: res.Store,
-		Bindings: []repository.Binding{{Alg: iscc.Alg, Value: res.SoftBinding}}})
+	rec := repository.Record{ManifestID: res.Manifest, Store: res.Store}
+	for _, b := range res.Bindings {
+		rec.Bindings = append(rec.Bindings, repository.Binding{Alg: b.Alg, Value: b.Value})
+	}
+	return s.cfg.Repository.Put(ctx, rec)
+}
+
+// registerFailed answers a label whose manifest the repository could not keep: 503 with
+// Retry-After when the repository is unreachable (the caller retries; nothing half-written is
+// left behind: Put is one transaction), 500 otherwise. The labeled content is not sent.
+func (s *Server) registerFailed(w http.ResponseWriter, r *http.Request, res *label.Result, err error) {
+	s.log.ErrorContext(r.Context(), "registering the manifest in the repository", "manifest", res.Manifest, "err", err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, repository.ErrUnavailable) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusServiceUnavailable, "repository_unavailable", "the manifest repository is unavailable; the content was not labeled, retry later")
+		return
+	}
+	writeError(w, r, http.StatusInternalServerError, "repository_failed", "the manifest could not be kept in the repository; the content was not labeled")
+}
+
+// manifestLink is the Link header of labeled content in a sidecar with a repository: where the
+// resolution API serves the manifest store (C2PA 2.x §11.4 "rel=c2pa-manifest").
+func manifestLink(id string) string {
+	return "</v1/manifests/" + url.PathEscape(id) + `>; rel="c2pa-manifest"`
 }

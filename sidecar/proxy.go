@@ -28,6 +28,7 @@ func (s *Server) newModifier(l *label.Labeler) func(*http.Response) error {
 		labelhttp.WithMaxBody(s.cfg.MaxBody),
 		labelhttp.WithTempDir(s.cfg.TempDir),
 		labelhttp.WithLogger(s.log),
+		labelhttp.WithRegister(s.registerProxied),
 		labelhttp.WithObserver(func(r *http.Request, oc labelhttp.Outcome) {
 			ri := info(r)
 			ri.outcome = oc.Action
@@ -39,6 +40,14 @@ func (s *Server) newModifier(l *label.Labeler) func(*http.Response) error {
 			}
 		}),
 	)
+}
+
+// registerProxied keeps each manifest the proxy writes in the repository, when there is one.
+func (s *Server) registerProxied(r *http.Request, res *label.Result) error {
+	if s.cfg.Repository == nil {
+		return nil
+	}
+	return s.register(r.Context(), res)
 }
 
 // newProxy returns the reverse proxy to the one configured upstream. Rewrite is fixed: the
@@ -89,6 +98,9 @@ func (s *Server) handleProxy(w http.ResponseWriter, r *http.Request) {
 		optionError(w, r, err)
 		return
 	}
+	if s.cfg.Repository != nil {
+		o.Fingerprint = true // as in POST /v1/label: a stripped copy can be traced back
+	}
 	rc := http.NewResponseController(w)
 	// The transport may still be sending the body upstream when the upstream's header comes
 	// back (a stream starts before its request has been read to the end): without full duplex,
@@ -129,6 +141,10 @@ func (s *Server) proxyFailed(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &le) && le.Code == labelhttp.CodeBadOption:
 		optionError(w, r, err)
+	case errors.As(err, &le) && le.Code == labelhttp.CodeNotKept:
+		s.log.ErrorContext(r.Context(), "registering the manifest in the repository", "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusServiceUnavailable, "repository_unavailable", "the manifest repository is unavailable; the upstream's answer was not labeled, retry later")
 	case errors.As(err, &le):
 		// The upstream's answer cannot be labeled: it is not sent.
 		writeError(w, r, http.StatusBadGateway, "upstream_"+le.Code, "the upstream's answer: "+le.Message)

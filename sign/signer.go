@@ -130,6 +130,13 @@ type Signer struct {
 	chainDER    [][]byte
 	development bool
 	tsa         TimeStamper
+
+	// Computed once by New, as they are the same for every signature: the protected header
+	// (with the chain) and its encoding, and the length of a COSE_Sign1 whose unprotected
+	// header is an empty "pad".
+	prot    cose.ProtectedHeader
+	rawProt []byte
+	base    int
 }
 
 // Option configures New.
@@ -183,6 +190,15 @@ func New(s signature.Signer, chain []*x509.Certificate, opts ...Option) (*Signer
 	}
 	for _, c := range chain {
 		sg.chainDER = append(sg.chainDER, c.Raw)
+	}
+	sg.prot = sg.protected()
+	h := cose.Headers{Protected: sg.prot}
+	if sg.rawProt, err = h.MarshalProtected(); err != nil {
+		return nil, fmt.Errorf("sign: encoding the protected header: %w", err)
+	}
+	sg.base = len(sg.marshal(make([]byte, signatureLen(sg.pub)), nil))
+	if sg.base == 0 {
+		return nil, errors.New("sign: cannot encode a signature")
 	}
 	return sg, nil
 }
@@ -253,8 +269,7 @@ const TimeStampReserve = 10000
 // protected header, the chain and the signature, plus room for OCSP data later and, with a
 // TimeStamper, for a time-stamp token.
 func (s *Signer) SignatureSize() int {
-	base := len(s.marshal(make([]byte, signatureLen(s.pub)), nil))
-	n := base + 1024
+	n := s.base + 1024
 	if s.tsa != nil {
 		n += TimeStampReserve
 	}
@@ -286,7 +301,7 @@ func (s *Signer) marshal(sig []byte, unprotected cose.UnprotectedHeader) []byte 
 		unprotected = cose.UnprotectedHeader{"pad": []byte{}}
 	}
 	msg := cose.Sign1Message{
-		Headers:   cose.Headers{Protected: s.protected(), Unprotected: unprotected},
+		Headers:   cose.Headers{Protected: s.prot, RawProtected: s.rawProt, Unprotected: unprotected},
 		Signature: sig,
 	}
 	b, err := msg.MarshalCBOR()
@@ -307,7 +322,7 @@ func (s *Signer) SignClaim(claim []byte) ([]byte, error) {
 // SignClaimContext is SignClaim; ctx bounds the request to the time-stamp authority.
 func (s *Signer) SignClaimContext(ctx context.Context, claim []byte) ([]byte, error) {
 	msg := cose.NewSign1Message()
-	msg.Headers.Protected = s.protected()
+	msg.Headers.Protected, msg.Headers.RawProtected = s.prot, s.rawProt
 	msg.Payload = claim
 	if err := msg.Sign(rand.Reader, nil, coseSigner{s}); err != nil {
 		return nil, fmt.Errorf("sign: signing the claim: %w", err)
@@ -371,7 +386,10 @@ func (s *Signer) pad(sig []byte, unprotected cose.UnprotectedHeader, target int)
 		h[k] = v
 	}
 	h["pad"] = []byte{}
-	base := len(s.marshal(sig, h))
+	base := s.base // with no other header, a signature of signatureLen bytes
+	if len(unprotected) > 0 || len(sig) != signatureLen(s.pub) {
+		base = len(s.marshal(sig, h))
+	}
 	if base == 0 {
 		return nil, errors.New("sign: cannot encode the signature")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/repository"
 	"github.com/ailabel/ailabel/sign"
 )
 
@@ -80,6 +81,7 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	source := fs.String("source-type", "trainedAlgorithmicMedia", "IPTC digital source type: a short name or URI")
 	title := fs.String("title", "", "title written into the manifest (default: the input file name)")
 	quiet := fs.Bool("q", false, "print nothing on success")
+	repoDSN := fs.String("repository", e.getenv("AILABEL_REPOSITORY"), "keep the signed manifest, with its watermark and fingerprint, in this manifest repository (a SQLite file or a postgres:// URL), so that verify can recover it from a stripped copy (env AILABEL_REPOSITORY)")
 	var sf signerFlags
 	sf.register(fs, e)
 	var pf policyFlags
@@ -108,6 +110,14 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	if err := pf.apply(&o); err != nil {
 		return errorf(e, "%v", err)
 	}
+	var repo repository.StoreCloser
+	if *repoDSN != "" {
+		o.Fingerprint = true // a fingerprint or media digest finds the manifest of a stripped copy
+		if repo, err = repository.Open(ctx, *repoDSN); err != nil {
+			return errorf(e, "--repository: %v", err)
+		}
+		defer repo.Close()
+	}
 	start := time.Now()
 	var res *label.Result
 	switch {
@@ -119,6 +129,20 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		return errorf(e, "%v", err)
+	}
+	if repo != nil {
+		rec := repository.Record{ManifestID: res.Manifest, Store: res.Store}
+		for _, b := range res.Bindings {
+			rec.Bindings = append(rec.Bindings, repository.Binding{Alg: b.Alg, Value: b.Value})
+		}
+		if err := repo.Put(ctx, rec); err != nil {
+			// A label whose manifest the repository lost could not be recovered from a stripped
+			// copy: the output is not left behind (unless it replaced the input).
+			if *out != "-" && !*inPlace {
+				os.Remove(*out)
+			}
+			return errorf(e, "--repository: keeping manifest %s: %v", res.Manifest, err)
+		}
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "ailabel: warning: %s\n", w)
@@ -136,6 +160,12 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 			in, res.Format, dest, res.Manifest, res.Size, time.Since(start).Round(time.Millisecond), dev)
 		for _, v := range res.Visible {
 			fmt.Fprintf(e.stderr, "  warning shown: %s\n", v)
+		}
+		if res.Watermark != "" {
+			fmt.Fprintf(e.stderr, "  invisible watermark: %s (%s)\n", res.Watermark, res.Marked)
+		}
+		if res.Fingerprint != "" {
+			fmt.Fprintf(e.stderr, "  fingerprint: %s\n", res.Fingerprint)
 		}
 	}
 	return exitOK

@@ -18,7 +18,7 @@ import (
 // policyFlags are the flags that choose the rules a label follows and the warning it shows.
 type policyFlags struct {
 	policy, langs, messages, style, placement, provider string
-	noWarning, noTraining, fingerprint                  bool
+	noWarning, noTraining, fingerprint, noWatermark     bool
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet, e *env) {
@@ -30,7 +30,8 @@ func (p *policyFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&p.placement, "placement", "", "where on the image: top-left, top-right, bottom-left, bottom-right, top, bottom")
 	fs.StringVar(&p.provider, "provider", e.getenv("AILABEL_PROVIDER"), "content producer code for China's AIGC label (env AILABEL_PROVIDER)")
 	fs.BoolVar(&p.noWarning, "no-warning", false, "no human-readable warning (badge, captions, disclaimer); the machine-readable label stays")
-	fs.BoolVar(&p.fingerprint, "fingerprint", false, "images: add the ISCC Image-Code as a signed soft binding (the eu policy does by default)")
+	fs.BoolVar(&p.fingerprint, "fingerprint", false, "images: add the ISCC Image-Code as a signed soft binding (written anyway with the watermark, and by the eu policy)")
+	fs.BoolVar(&p.noWatermark, "no-watermark", false, "images: no invisible watermark (by default one carries an identifier bound to the manifest, see docs/watermark.md)")
 	fs.BoolVar(&p.noTraining, "no-training", false, "reserve the content against AI training (cawg.training-mining notAllowed, plus:DataMining)")
 }
 
@@ -79,7 +80,7 @@ func (p *policyFlags) apply(o *label.Options) error {
 		}
 		o.Messages = warning.Default().With(msgs...)
 	}
-	o.Provider, o.NoNotice, o.NoTraining, o.Fingerprint = p.provider, p.noWarning, p.noTraining, p.fingerprint
+	o.Provider, o.NoNotice, o.NoTraining, o.Fingerprint, o.NoWatermark = p.provider, p.noWarning, p.noTraining, p.fingerprint, p.noWatermark
 	return nil
 }
 

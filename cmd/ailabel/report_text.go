@@ -14,6 +14,8 @@ import (
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/sign"
+	"github.com/ailabel/ailabel/softbinding/iscc"
+	"github.com/ailabel/ailabel/watermark"
 )
 
 // resultWriter prints one result per file.
@@ -293,6 +295,7 @@ func lineText(r *verifyResult) string {
 		if rep.Signer != nil && !rep.Signer.Trusted && !rep.Signer.Development {
 			s = strings.Replace(s, " (signer not on your trust list)", " (untrusted certificate: "+rep.Signer.Subject+")", 1)
 		}
+		s += softBindingsText(rep.SoftBindings)
 		if t := strings.TrimPrefix(s, "labeled and valid: "); t != s {
 			return t // the verdict word already says it
 		}
@@ -383,4 +386,38 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// softBindingsText lists a manifest's soft bindings, and whether each matched the content when
+// they were compared (verify --check-soft-bindings).
+func softBindingsText(sbs []label.SoftBinding) string {
+	if len(sbs) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, sb := range sbs {
+		name := sb.Alg
+		switch sb.Alg {
+		case watermark.Alg:
+			name = "watermark"
+		case iscc.Alg:
+			name = "fingerprint"
+		case label.MediaAlg:
+			name = "media digest"
+		}
+		p := name + " " + sb.Value
+		if len(sb.Value) > 24 {
+			p = name + " " + sb.Value[:24] + "…"
+		}
+		switch {
+		case sb.Matches != nil && *sb.Matches:
+			p += " (matches)"
+		case sb.Matches != nil:
+			p += " (DOES NOT MATCH: " + sb.Note + ")"
+		case sb.Note != "":
+			p += " (" + sb.Note + ")"
+		}
+		parts = append(parts, p)
+	}
+	return "; soft bindings: " + strings.Join(parts, ", ")
 }

@@ -86,7 +86,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	tempDir := fs.String("temp-dir", "", "folder for spooled bodies (default the system's)")
-	repoPath := fs.String("repository", "", "SQLite file of a manifest repository: every labeled image is kept there by its fingerprint, and the soft-binding resolution API is served under /v1")
+	repoPath := fs.String("repository", e.getenv("AILABEL_REPOSITORY"), "manifest repository: a SQLite file, or a postgres:// URL shared by replicas; every manifest signed is kept there with its soft bindings (watermark, fingerprint), and the soft-binding resolution API is served under /v1 (env AILABEL_REPOSITORY)")
 	anonResolve := fs.Bool("anonymous-resolve", false, "with --repository: let anyone read the resolution API (no bearer token)")
 	gcPercent := fs.Int("gc-percent", 400, "Go garbage collector target (as GOGC, which wins when set): requests allocate short-lived buffers, so a higher value trades memory for throughput")
 	memLimit := byteSize(1 << 30)
@@ -123,10 +123,10 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	if len(tokens) == 0 {
 		return errorf(e, "serve: no bearer tokens: give --tokens-file FILE or AILABEL_TOKENS")
 	}
-	var repo *repository.SQLite
+	var repo repository.StoreCloser
 	if *repoPath != "" {
 		var err error
-		if repo, err = repository.OpenSQLite(*repoPath); err != nil {
+		if repo, err = repository.Open(ctx, *repoPath); err != nil {
 			return errorf(e, "serve: --repository: %v", err)
 		}
 		defer repo.Close()
@@ -347,8 +347,8 @@ func redactURL(u *url.URL) string {
 	return u.Redacted()
 }
 
-// nilIfNone keeps a nil *SQLite from becoming a non-nil repository.Store.
-func nilIfNone(r *repository.SQLite) repository.Store {
+// nilIfNone keeps a nil StoreCloser from becoming a non-nil repository.Store.
+func nilIfNone(r repository.StoreCloser) repository.Store {
 	if r == nil {
 		return nil
 	}

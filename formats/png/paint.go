@@ -72,9 +72,40 @@ type chunkAt struct {
 // copied unchanged and Changed is empty. Paint reads the input through the io.ReaderAt given to
 // Open, which must still be readable.
 func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInfo, error) {
+	return f.edit(w, "Paint", func(bounds image.Rectangle) (func(draw.Image) (image.Rectangle, error), string, error) {
+		ov, at, err := overlay(bounds)
+		if err != nil {
+			return nil, "", fmt.Errorf("png: making the overlay: %w", err)
+		}
+		if ov == nil || paint.Rect(bounds, ov, at).Empty() {
+			return nil, "PNG copied unchanged: the overlay does not meet the picture", nil
+		}
+		return func(dst draw.Image) (image.Rectangle, error) { return paint.Composite(dst, ov, at), nil }, "", nil
+	})
+}
+
+// AddLuma adds the luma change mark makes for the decoded picture (an invisible watermark) and
+// writes the PNG to w, re-encoded losslessly and with every other chunk kept, as Paint does.
+// Equal amounts are added to R, G and B, so luma changes by the delta and chroma does not;
+// samples are rounded and clipped. Changed is the whole picture.
+func (f *File) AddLuma(w io.Writer, mark formats.LumaFunc) (formats.PaintInfo, error) {
+	return f.edit(w, "AddLuma", func(bounds image.Rectangle) (func(draw.Image) (image.Rectangle, error), string, error) {
+		return func(dst draw.Image) (image.Rectangle, error) {
+			d, err := mark(dst)
+			if err != nil {
+				return image.Rectangle{}, err
+			}
+			return paint.AddLuma(dst, d)
+		}, "", nil
+	})
+}
+
+// edit decodes the picture, lets the function plan returns change it, and writes the PNG back.
+// plan may answer no function and a reason: the input is then copied unchanged.
+func (f *File) edit(w io.Writer, op string, plan func(bounds image.Rectangle) (func(draw.Image) (image.Rectangle, error), string, error)) (formats.PaintInfo, error) {
 	var info formats.PaintInfo
 	if f.r == nil {
-		return info, errors.New("png: Paint needs a File made by Open")
+		return info, fmt.Errorf("png: %s needs a File made by Open", op)
 	}
 	hdrData, err := readChunk(f.r, int64(len(Signature)), "IHDR", 13)
 	if err != nil {
@@ -131,15 +162,15 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 	}
 
 	bounds := image.Rect(0, 0, int(h.width), int(h.height))
-	ov, at, err := overlay(bounds)
+	apply, why, err := plan(bounds)
 	if err != nil {
-		return info, fmt.Errorf("png: making the overlay: %w", err)
+		return info, err
 	}
-	if ov == nil || paint.Rect(bounds, ov, at).Empty() {
+	if apply == nil {
 		if _, err := io.Copy(w, io.NewSectionReader(f.r, 0, f.iendEnd)); err != nil {
 			return info, fmt.Errorf("png: copying the input: %w", err)
 		}
-		info.Method = "PNG copied unchanged: the overlay does not meet the picture"
+		info.Method = why
 		return info, nil
 	}
 
@@ -152,7 +183,9 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 		return info, fmt.Errorf("%w: PNG decoded to %v, IHDR says %v", formats.ErrMalformed, src.Bounds(), bounds)
 	}
 	dst := drawable(src)
-	info.Changed = paint.Composite(dst, ov, at)
+	if info.Changed, err = apply(dst); err != nil {
+		return info, fmt.Errorf("png: %s: %w", op, err)
+	}
 
 	var enc bytes.Buffer
 	e := stdpng.Encoder{CompressionLevel: stdpng.DefaultCompression}

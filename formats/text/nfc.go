@@ -54,6 +54,10 @@ type planner struct {
 	nfc  bool // the input is NFC
 	segs []seg
 	name string // container name for errors
+	// sample, when set, returns the framing of an all-zero store of n bytes in short: its
+	// length, and a slice whose first and last joinWindow bytes are the framing's (all that the
+	// joins are checked on). Without it, the framing is made in full.
+	sample func(n int) (sample []byte, frameLen int64)
 }
 
 func (p *planner) copy(off, end int64) {
@@ -195,11 +199,17 @@ func (p *planner) layout(storeLen int, frame func([]byte) []byte) (*formats.Layo
 	if stores != 1 {
 		return nil, fmt.Errorf("%s: internal error: %d store slots planned", p.name, stores)
 	}
-	sample := frame(make([]byte, storeLen))
+	var sample []byte
+	var frameLen int64
+	if p.sample != nil {
+		sample, frameLen = p.sample(storeLen)
+	} else {
+		sample = frame(make([]byte, storeLen))
+		frameLen = int64(len(sample))
+	}
 	if sample == nil {
 		return nil, fmt.Errorf("%w: %s: a manifest store of %d bytes cannot be framed", formats.ErrTooLarge, p.name, storeLen)
 	}
-	frameLen := int64(len(sample))
 	segs := p.segs
 	safe := p.nfc
 	for i := 1; i < len(segs) && safe; i++ {

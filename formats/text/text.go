@@ -515,6 +515,7 @@ func (f *File) Layout(e formats.Edit) (*formats.Layout, error) {
 			return []byte(ManifestBlock(DataURI(store), prefix, suffix) + nl)
 		}
 	} else {
+		p.sample = func(n int) ([]byte, int64) { return wrapperSample(n, joinWindow) }
 		frame = func(store []byte) []byte {
 			w, err := EncodeWrapperPadded(store, WrapperLen(e.StoreLen))
 			if err != nil || len(store) != e.StoreLen {

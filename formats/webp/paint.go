@@ -45,12 +45,43 @@ const MaxPaintPixels = 16_000_000
 // does not meet the picture the input is copied unchanged and Changed is empty. Paint reads the
 // input through the io.ReaderAt given to Open, which must still be readable.
 func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInfo, error) {
+	return f.edit(w, "Paint", "pixels outside the badge equal the decoded lossy input exactly", func(bounds image.Rectangle) (func(*image.NRGBA) (image.Rectangle, error), string, error) {
+		ov, at, err := overlay(bounds)
+		if err != nil {
+			return nil, "", fmt.Errorf("webp: making the overlay: %w", err)
+		}
+		if ov == nil || paint.Rect(bounds, ov, at).Empty() {
+			return nil, "WebP copied unchanged: the overlay does not meet the picture", nil
+		}
+		return func(pic *image.NRGBA) (image.Rectangle, error) { return paint.Composite(pic, ov, at), nil }, "", nil
+	})
+}
+
+// AddLuma adds the luma change mark makes for the decoded picture (an invisible watermark) and
+// writes the WebP to w, losslessly (VP8L) and with every other chunk kept, as Paint does. Equal
+// amounts are added to R, G and B; samples are rounded and clipped. Changed is the whole picture.
+// A lossy input becomes lossless, and larger.
+func (f *File) AddLuma(w io.Writer, mark formats.LumaFunc) (formats.PaintInfo, error) {
+	return f.edit(w, "AddLuma", "pixels equal the decoded lossy input plus the watermark's change", func(bounds image.Rectangle) (func(*image.NRGBA) (image.Rectangle, error), string, error) {
+		return func(pic *image.NRGBA) (image.Rectangle, error) {
+			d, err := mark(pic)
+			if err != nil {
+				return image.Rectangle{}, err
+			}
+			return paint.AddLuma(pic, d)
+		}, "", nil
+	})
+}
+
+// edit decodes the picture, lets the function plan returns change it, and writes the WebP back.
+// plan may answer no function and a reason: the input is then copied unchanged.
+func (f *File) edit(w io.Writer, op, lossyNote string, plan func(bounds image.Rectangle) (func(*image.NRGBA) (image.Rectangle, error), string, error)) (formats.PaintInfo, error) {
 	var info formats.PaintInfo
 	if f.r == nil {
-		return info, errors.New("webp: Paint needs a File made by Open")
+		return info, fmt.Errorf("webp: %s needs a File made by Open", op)
 	}
 	if f.hasANIM || (f.vp8x != nil && f.vp8x[0]&flagAnimation != 0) {
-		return info, fmt.Errorf("%w: animated WebP: Paint draws on still pictures only", formats.ErrUnsupported)
+		return info, fmt.Errorf("%w: animated WebP: %s works on still pictures only", formats.ErrUnsupported, op)
 	}
 	imgID, err := f.imageChunk()
 	if err != nil {
@@ -62,15 +93,15 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 	}
 
 	bounds := image.Rect(0, 0, width, height)
-	ov, at, err := overlay(bounds)
+	apply, why, err := plan(bounds)
 	if err != nil {
-		return info, fmt.Errorf("webp: making the overlay: %w", err)
+		return info, err
 	}
-	if ov == nil || paint.Rect(bounds, ov, at).Empty() {
+	if apply == nil {
 		if _, err := io.Copy(w, io.NewSectionReader(f.r, 0, f.riffEnd)); err != nil {
 			return info, fmt.Errorf("webp: copying the input: %w", err)
 		}
-		info.Method = "WebP copied unchanged: the overlay does not meet the picture"
+		info.Method = why
 		return info, nil
 	}
 
@@ -81,7 +112,9 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 	if pic.Bounds() != bounds {
 		return info, fmt.Errorf("%w: WebP decoded to %v, its headers say %v", formats.ErrMalformed, pic.Bounds(), bounds)
 	}
-	info.Changed = paint.Composite(pic, ov, at)
+	if info.Changed, err = apply(pic); err != nil {
+		return info, fmt.Errorf("webp: %s: %w", op, err)
+	}
 
 	vp8l, err := encodeLossless(pic)
 	if err != nil {
@@ -95,7 +128,7 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 	if imgID == "VP8L" {
 		info.Method = fmt.Sprintf("WebP lossless (VP8L), re-encoded losslessly; %d bytes, was %d", n, f.riffEnd)
 	} else {
-		info.Method = fmt.Sprintf("WebP lossy (VP8) input re-encoded losslessly (VP8L): pixels outside the badge equal the decoded lossy input exactly; %d bytes, was %d", n, f.riffEnd)
+		info.Method = fmt.Sprintf("WebP lossy (VP8) input re-encoded losslessly (VP8L): %s; %d bytes, was %d", lossyNote, n, f.riffEnd)
 	}
 	return info, nil
 }

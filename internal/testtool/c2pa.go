@@ -32,6 +32,9 @@ type Verdict struct {
 	ActiveManifest string
 	// DigitalSourceType is the first digitalSourceType of an action in the active manifest.
 	DigitalSourceType string
+	// SoftBindingAlgs are the alg of each c2pa.soft-binding assertion of the active manifest,
+	// as c2pa-rs reports them.
+	SoftBindingAlgs []string
 	// Error is c2pa-rs' error (such as "C2pa(JumbfNotFound)") or the harness' own, when no
 	// manifest store was read.
 	Error string
@@ -135,6 +138,7 @@ func parseC2PACheck(file string, code int, stdout, stderr string) (Verdict, erro
 	}
 	if m, ok := doc.Manifests[doc.ActiveManifest]; ok {
 		v.DigitalSourceType = m.digitalSourceType()
+		v.SoftBindingAlgs = m.softBindingAlgs()
 	}
 	return v, nil
 }
@@ -165,6 +169,22 @@ type manifestJSON struct {
 		Label string          `json:"label"`
 		Data  json.RawMessage `json:"data"`
 	} `json:"assertions"`
+}
+
+func (m manifestJSON) softBindingAlgs() []string {
+	var out []string
+	for _, a := range m.Assertions {
+		if a.Label != "c2pa.soft-binding" && !strings.HasPrefix(a.Label, "c2pa.soft-binding__") {
+			continue
+		}
+		var data struct {
+			Alg string `json:"alg"`
+		}
+		if json.Unmarshal(a.Data, &data) == nil {
+			out = append(out, data.Alg)
+		}
+	}
+	return out
 }
 
 func (m manifestJSON) digitalSourceType() string {

@@ -1,0 +1,99 @@
+package dct
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ailabel/ailabel/formats"
+)
+
+// LumaDelta is a change of luma at full resolution, row by row (formats.LumaDelta).
+type LumaDelta = formats.LumaDelta
+
+// AddLuma adds a luma change (an invisible watermark's signal) to the picture's coefficients:
+// each 8x8 block of the change is transformed (the T.81 DCT), divided by the block's quantiser
+// and rounded, and the result is added to the block's quantised coefficients. Nothing goes
+// through the pixel domain, so blocks the change leaves at zero keep their coefficients bit for
+// bit, and the rest differ only by the change itself (a coefficient moves only where the change
+// is at least half a quantiser step there). It returns the number of blocks changed.
+//
+// The picture must code luma in its first component at full resolution (YCbCr or grey JPEG;
+// not RGB or CMYK, not a luma plane sampled below the others): otherwise the error wraps
+// formats.ErrUnsupported.
+func (m *Image) AddLuma(d LumaDelta) (changed int, err error) {
+	if len(m.Components) == 0 {
+		return 0, fmt.Errorf("%w: JPEG without components", formats.ErrMalformed)
+	}
+	if len(m.Components) != 1 && len(m.Components) != 3 || m.isRGB() || m.adobe && len(m.Components) == 3 && m.adobeTransform == 2 {
+		return 0, fmt.Errorf("%w: JPEG of %d components does not code luma in its first one", formats.ErrUnsupported, len(m.Components))
+	}
+	c := &m.Components[0]
+	if len(m.Components) == 3 && (c.H != m.hmax || c.V != m.vmax) {
+		return 0, fmt.Errorf("%w: JPEG whose luma is sampled %dx%d of %dx%d", formats.ErrUnsupported, c.H, c.V, m.hmax, m.vmax)
+	}
+	width := c.BlocksWide * 8
+	rows := make([][]float32, 8)
+	for i := range rows {
+		rows[i] = make([]float32, width)
+	}
+	var pix, t, f [64]float64
+	for by := 0; by < c.BlocksHigh; by++ {
+		for r := 0; r < 8; r++ {
+			clear(rows[r])
+			if y := by*8 + r; y < m.Height {
+				d.LumaRow(y, rows[r][:m.Width])
+			}
+		}
+		for bx := 0; bx < c.BlocksWide; bx++ {
+			nonzero := false
+			for y := 0; y < 8; y++ {
+				for x := 0; x < 8; x++ {
+					v := float64(rows[y][bx*8+x])
+					pix[y*8+x] = v
+					nonzero = nonzero || v != 0
+				}
+			}
+			if !nonzero {
+				continue
+			}
+			for y := 0; y < 8; y++ {
+				for u := 0; u < 8; u++ {
+					var s float64
+					for x := 0; x < 8; x++ {
+						s += basis[x][u] * pix[y*8+x]
+					}
+					t[y*8+u] = s
+				}
+			}
+			for v := 0; v < 8; v++ {
+				for u := 0; u < 8; u++ {
+					var s float64
+					for y := 0; y < 8; y++ {
+						s += basis[y][v] * t[y*8+u]
+					}
+					f[v*8+u] = s
+				}
+			}
+			blk := c.Block(bx, by)
+			moved := false
+			for k := 0; k < 64; k++ {
+				dq := math.Round(f[unzig[k]] / float64(c.Quant[k]))
+				if dq == 0 {
+					continue
+				}
+				lo, hi := float64(-maxAC), float64(maxAC)
+				if k == 0 {
+					lo, hi = minDC, maxDC
+				}
+				nv := int16(min(max(float64(blk[k])+dq, lo), hi))
+				if nv != blk[k] {
+					blk[k], moved = nv, true
+				}
+			}
+			if moved {
+				changed++
+			}
+		}
+	}
+	return changed, nil
+}

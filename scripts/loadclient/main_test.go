@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ailabel/ailabel/sidecar"
+	"github.com/ailabel/ailabel/sign"
+)
+
+const token = "load-client-test-token"
+
+// testServer is a sidecar with a fresh signing key, behind wrap (nil: none); trust holds its CA.
+func testServer(t *testing.T, wrap func(http.Handler) http.Handler) (u *url.URL, trust *sign.TrustStore) {
+	t.Helper()
+	creds, err := sign.Generate("loadclient test", sign.KeyP256, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := creds.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	sg, err := sign.LoadFiles(filepath.Join(dir, "signer.key"), filepath.Join(dir, "chain.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trust, err = sign.LoadTrustFile(filepath.Join(dir, "ca.pem")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sidecar.New(sidecar.Config{Tokens: []string{token}, Signer: sg, TempDir: dir,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler = s
+	if wrap != nil {
+		h = wrap(s)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	u, _ = url.Parse(srv.URL + "/v1/label?model=m")
+	return u, trust
+}
+
+func testConfig(u *url.URL, trust *sign.TrustStore) config {
+	return config{URL: u, Token: token, Body: []byte(strings.Repeat("The model wrote this. ", 40)),
+		N: 40, C: 4, Warmup: 4, Timeout: 10 * time.Second, Deadline: time.Minute,
+		Format: "text", Model: "m", Trust: trust, Keep: 1 << 20, SpillMax: 1 << 20, SpillDir: ""}
+}
+
+func TestRunVerifiesEveryResponse(t *testing.T) {
+	u, trust := testServer(t, nil)
+	for _, tc := range []struct {
+		name            string
+		keep, spill     int64
+		during, spilled bool
+	}{
+		{"in memory", 1 << 20, 0, false, false},
+		{"spill file", 0, 1 << 20, false, true},
+		{"during the run", 0, 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(u, trust)
+			cfg.Keep, cfg.SpillMax, cfg.SpillDir = tc.keep, tc.spill, t.TempDir()
+			s, err := run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.failed != 0 || s.OK != cfg.N || s.Verified != cfg.N {
+				t.Fatalf("%d failed, %d 200s, %d verified of %d: %v", s.failed, s.OK, s.Verified, cfg.N, s.Failures)
+			}
+			if (s.VerifiedDuring == cfg.N) != tc.during {
+				t.Fatalf("%d verified during the run", s.VerifiedDuring)
+			}
+			if s.P50 <= 0 || s.P99 < s.P50 || s.Max < s.P99 {
+				t.Fatalf("latency p50 %v p99 %v max %v", s.P50, s.P99, s.Max)
+			}
+		})
+	}
+}
+
+func TestRunFindsMislabeled(t *testing.T) {
+	u, trust := testServer(t, nil)
+	cfg := testConfig(u, trust)
+	cfg.Model = "another model" // the server labels with model m
+	s, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.failed != cfg.N+cfg.Warmup || s.Verified != 0 || !strings.Contains(strings.Join(s.Failures, "\n"), `model "m", want "another model"`) {
+		t.Fatalf("%d failed, %d verified: %v", s.failed, s.Verified, s.Failures)
+	}
+
+	cfg = testConfig(u, trust)
+	cfg.Format = "markdown"
+	if s, err = run(context.Background(), cfg); err != nil || s.failed != cfg.N+cfg.Warmup {
+		t.Fatalf("wrong format: %v, %d failed", err, s.failed)
+	}
+
+	cfg = testConfig(u, sign.NewTrustStore()) // nobody trusted
+	if s, err = run(context.Background(), cfg); err != nil || s.failed != cfg.N+cfg.Warmup {
+		t.Fatalf("untrusted signer: %v, %d failed", err, s.failed)
+	}
+}
+
+// tamper changes one byte of every seventh labeled body, and answers every eleventh request
+// with 503.
+func tamper(h http.Handler) http.Handler {
+	var n atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		if i%11 == 0 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if i%7 == 0 && len(body) > 100 {
+			body = bytes.Clone(body)
+			body[50] ^= 0x01
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	})
+}
+
+func TestRunFindsTamperedAndFailed(t *testing.T) {
+	u, trust := testServer(t, tamper)
+	cfg := testConfig(u, trust)
+	cfg.C, cfg.Warmup, cfg.N = 1, 0, 77 // one connection: requests 1..77 in order
+	s, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7 answered 503 (11, 22, …, 77); of the others, 10 tampered (multiples of 7 but not 77).
+	if s.OK != 70 || s.Verified != 60 || s.failed != 17 {
+		t.Fatalf("%d 200s, %d verified, %d failed, want 70, 60, 17: %v", s.OK, s.Verified, s.failed, s.Failures)
+	}
+}
+
+func TestRunCountsRefused(t *testing.T) {
+	u, trust := testServer(t, nil)
+	cfg := testConfig(u, trust)
+	cfg.URL = &url.URL{Scheme: "http", Host: u.Host, Path: "/v1/label", RawQuery: "model=m"}
+	cfg.Token = "not the token"
+	s, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OK != 0 || s.failed != cfg.N+cfg.Warmup || !strings.Contains(s.Failures[0], "status 401") {
+		t.Fatalf("%d 200s, %d failed: %v", s.OK, s.failed, s.Failures)
+	}
+}

@@ -1,0 +1,110 @@
+package watermark
+
+import (
+	"image"
+	"image/draw"
+	"sync"
+	"testing"
+
+	"image/color"
+
+	"github.com/ailabel/ailabel/watermark/photos"
+)
+
+// big12MP returns a 4000×3000 photo-like picture as *image.YCbCr (4:2:0,
+// what a JPEG decoder returns) and as *image.NRGBA, built once.
+var big12MP = sync.OnceValues(func() (*image.YCbCr, *image.NRGBA) {
+	src := photos.Sized(1000, 750, 0, 99)
+	n := image.NewNRGBA(image.Rect(0, 0, 4000, 3000))
+	// Tile the 1000×750 scene 4×4 with mirroring so that the picture has
+	// texture at every scale without generating 12 MP of noise each run.
+	for ty := range 4 {
+		for tx := range 4 {
+			draw.Draw(n, image.Rect(tx*1000, ty*750, tx*1000+1000, ty*750+750), src, image.Point{}, draw.Src)
+		}
+	}
+	return toYCbCr420(n), n
+})
+
+// toYCbCr420 converts to 4:2:0 YCbCr (chroma from the top-left pixel of
+// each 2×2 block).
+func toYCbCr420(n *image.NRGBA) *image.YCbCr {
+	y := image.NewYCbCr(n.Bounds(), image.YCbCrSubsampleRatio420)
+	r := n.Bounds()
+	for py := r.Min.Y; py < r.Max.Y; py++ {
+		for px := r.Min.X; px < r.Max.X; px++ {
+			c := n.NRGBAAt(px, py)
+			yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
+			y.Y[y.YOffset(px, py)] = yy
+			co := y.COffset(px, py)
+			y.Cb[co], y.Cr[co] = cb, cr
+		}
+	}
+	return y
+}
+
+func BenchmarkEmbed12MP(b *testing.B) {
+	y, _ := big12MP()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Embed(y, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEmbed12MPNRGBA(b *testing.B) {
+	_, n := big12MP()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Embed(n, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewMark12MP(b *testing.B) {
+	y, _ := big12MP()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := NewMark(y, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDetect12MP(b *testing.B) {
+	y, _ := big12MP()
+	m, err := Embed(y, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Detect(m, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDetect12MPNRGBA(b *testing.B) {
+	_, n := big12MP()
+	m, err := Embed(n, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Detect(m, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDetectSmall(b *testing.B) {
+	m := photos.Sized(320, 240, 1, 5)
+	b.ResetTimer()
+	for b.Loop() {
+		_, _ = Detect(m, nil)
+	}
+}

@@ -1,0 +1,42 @@
+package watermark
+
+import (
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestFFT2AgainstDFT(t *testing.T) {
+	const n = 8
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := make([]complex128, n*n)
+	for i := range x {
+		x[i] = complex(rng.NormFloat64(), rng.NormFloat64())
+	}
+	want := make([]complex128, n*n)
+	for u := range n {
+		for v := range n {
+			var s complex128
+			for a := range n {
+				for b := range n {
+					s += x[a*n+b] * cmplx.Exp(complex(0, -2*math.Pi*float64(u*a+v*b)/n))
+				}
+			}
+			want[u*n+v] = s
+		}
+	}
+	got := append([]complex128(nil), x...)
+	fft2(got, n, false)
+	for i := range got {
+		if cmplx.Abs(got[i]-want[i]) > 1e-9 {
+			t.Fatalf("bin %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	fft2(got, n, true)
+	for i := range got {
+		if cmplx.Abs(got[i]/complex(n*n, 0)-x[i]) > 1e-9 {
+			t.Fatalf("inverse bin %d: %v, want %v", i, got[i]/(n*n), x[i])
+		}
+	}
+}
