@@ -1,9 +1,11 @@
 package label
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"strings"
 
@@ -59,6 +61,10 @@ type PossibleForgery struct {
 	Reason     string `json:"reason"`
 }
 
+// fingerprintOnlyBits is how many of 256 ISCC bits may differ when a manifest is recovered by
+// its fingerprint alone (it names no watermark): a half-size JPEG copy differs in 0–6.
+const fingerprintOnlyBits = 12
+
 // errForgery carries a PossibleForgery out of recoverManifest.
 type errForgery struct{ f *PossibleForgery }
 
@@ -70,7 +76,11 @@ func (e *errForgery) Error() string { return "possible forgery: " + e.f.Reason }
 // its fingerprint must be near the picture's (a watermark lifted onto another picture fails
 // this: *errForgery), and a watermark it names must be the one found, if one was found.
 func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64, o VerifyOptions) (*RecoveredManifest, error) {
-	pic := newPictureMarks(r, size)
+	return recoverPicture(ctx, rs, newPictureMarks(r, size), r, size, o)
+}
+
+// recoverPicture is recoverManifest for a picture pic whose bytes are r.
+func recoverPicture(ctx context.Context, rs Resolver, pic *pictureMarks, r io.ReaderAt, size int64, o VerifyOptions) (*RecoveredManifest, error) {
 	det, wmErr := pic.watermark()
 	code, fpErr := pic.fingerprint()
 	if wmErr != nil && fpErr != nil {
@@ -113,46 +123,55 @@ func recoverManifest(ctx context.Context, rs Resolver, r io.ReaderAt, size int64
 	}
 	// The manifest's own soft bindings must match this picture: a resolver is not trusted.
 	sbs := softBindings(m, pic, nil)
-	hasFP, fpOK, wmNamed := false, false, false
-	rec.SoftBindingsMatched = true
+	hasFP, fpOK, wmNamed, wmOK := false, false, false, false
 	for _, sb := range sbs {
 		switch sb.Alg {
 		case iscc.Alg:
 			hasFP = true
-			if sb.Matches != nil && *sb.Matches {
+			if sb.Matches != nil && *sb.Matches && (!fpOK || sb.Distance < rec.Distance) {
 				fpOK, rec.Distance = true, sb.Distance
 			}
 		case watermark.Alg:
 			wmNamed = true
-			switch {
-			case sb.Matches != nil && *sb.Matches:
-				rec.SoftBindingAlgorithmsMatched = append(rec.SoftBindingAlgorithmsMatched, watermark.Alg)
-			case wmErr == nil:
-				// A watermark was found, and the manifest names another one.
-				rec.SoftBindingsMatched = false
-			default:
-				rec.Notes = append(rec.Notes, "the manifest names watermark "+sb.Value+", which this picture no longer carries")
-			}
+			wmOK = wmOK || sb.Matches != nil && *sb.Matches
 		}
 	}
-	if fpOK {
-		rec.SoftBindingAlgorithmsMatched = append(rec.SoftBindingAlgorithmsMatched, iscc.Alg)
+	why := "its ISCC fingerprint does not match this picture"
+	if !hasFP {
+		why = "it has no ISCC fingerprint to compare with this picture"
 	}
-	if !hasFP || !fpOK {
-		why := "its ISCC fingerprint does not match this picture"
-		if !hasFP {
-			why = "it has no ISCC fingerprint to compare with this picture"
-		}
-		if alg == watermark.Alg {
+	if alg == watermark.Alg {
+		// Found by the watermark: the fingerprint must confirm that the watermark belongs to
+		// these pixels; a watermark lifted onto another picture fails here.
+		if !fpOK {
 			return nil, &errForgery{&PossibleForgery{Watermark: det.ID.String(), ManifestID: m.Label,
 				Reason: fmt.Sprintf("the picture's watermark %s names manifest %s, but %s: the watermark may have been copied from another picture", det.ID, m.Label, why)}}
 		}
-		return nil, fmt.Errorf("manifest %s: %s", m.Label, why)
+		if !wmOK {
+			return nil, &errForgery{&PossibleForgery{Watermark: det.ID.String(), ManifestID: m.Label,
+				Reason: fmt.Sprintf("the resolver answered manifest %s for watermark %s, but that manifest names another watermark", m.Label, det.ID)}}
+		}
+	} else {
+		// Found by the fingerprint alone. Similar pictures have similar fingerprints, so that is
+		// not enough when the manifest names a watermark: the watermark must be in the picture
+		// (it survives what the fingerprint survives). A manifest without one is accepted only
+		// for a near-identical fingerprint.
+		switch {
+		case !fpOK:
+			return nil, fmt.Errorf("%w: manifest %s has a similar fingerprint, but %s", ErrNoMatch, m.Label, why)
+		case wmNamed && !wmOK:
+			return nil, fmt.Errorf("%w: manifest %s has a similar fingerprint (%d of 256 bits differ), but the watermark it names is not in this picture", ErrNoMatch, m.Label, rec.Distance)
+		case !wmNamed && rec.Distance > fingerprintOnlyBits:
+			return nil, fmt.Errorf("%w: manifest %s has a similar fingerprint (%d of 256 bits differ, more than the %d a fingerprint alone may), and no watermark to confirm it", ErrNoMatch, m.Label, rec.Distance, fingerprintOnlyBits)
+		case !wmNamed:
+			rec.Notes = append(rec.Notes, "found by its fingerprint alone (the manifest names no watermark): similar pictures can have similar fingerprints")
+		}
 	}
-	if !rec.SoftBindingsMatched {
-		return nil, &errForgery{&PossibleForgery{Watermark: det.ID.String(), ManifestID: m.Label,
-			Reason: fmt.Sprintf("the picture carries watermark %s, but manifest %s names another one", det.ID, m.Label)}}
+	rec.SoftBindingsMatched = true
+	if wmOK {
+		rec.SoftBindingAlgorithmsMatched = append(rec.SoftBindingAlgorithmsMatched, watermark.Alg)
 	}
+	rec.SoftBindingAlgorithmsMatched = append(rec.SoftBindingAlgorithmsMatched, iscc.Alg)
 	if wmErr == nil && !wmNamed {
 		rec.Notes = append(rec.Notes, "the picture carries watermark "+det.ID.String()+", which the manifest does not name")
 	}
@@ -248,4 +267,25 @@ func recoveredSummary(rec *RecoveredManifest) string {
 		b.WriteString(", signature INVALID: " + strings.Join(rec.Reasons, "; "))
 	}
 	return b.String()
+}
+
+// RecoverPicture looks a decoded picture that carries no manifest up by its invisible
+// watermark and ISCC fingerprint, as Verify does with VerifyOptions.Resolver, and checks the
+// manifest found (its signature, and that its soft bindings match the picture). It returns
+// ErrNoMatch when nothing matches, and an error for which IsPossibleForgery is true when the
+// picture's watermark leads to a manifest that does not belong to it. For platforms that hold
+// pictures decoded already (a thumbnail pipeline, a moderation queue).
+func RecoverPicture(ctx context.Context, rs Resolver, img image.Image, o VerifyOptions) (*RecoveredManifest, error) {
+	pic := &pictureMarks{decoded: true, img: img}
+	return recoverPicture(ctx, rs, pic, bytes.NewReader(nil), 0, o)
+}
+
+// IsPossibleForgery reports whether an error of RecoverPicture says the content's watermark
+// leads to a manifest that does not belong to it, and returns what was found.
+func IsPossibleForgery(err error) (*PossibleForgery, bool) {
+	var f *errForgery
+	if errors.As(err, &f) {
+		return f.f, true
+	}
+	return nil, false
 }

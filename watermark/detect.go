@@ -17,7 +17,7 @@ const (
 	energyEps  = 0.5   // luma-level floor of the local energy
 	clipSigmas = 3     // whitened samples are clipped to ± this many local deviations
 	maxDecode  = 3     // synchronised hypotheses tried by the BCH decoder
-	refineGate = 0.75  // refine only hypotheses scoring ≥ this × SyncThreshold
+	refineGate = 0.8   // refine only hypotheses scoring ≥ this × SyncThreshold
 	specR      = 2     // fold-spectrum power is averaged over (2·specR+1)² bins
 )
 
@@ -238,36 +238,37 @@ func whiten(b []float32, nx, ny int) []float32 {
 // boxFilter returns the mean over a (2r+1)² window, shrunk at the borders.
 func boxFilter(src []float32, nx, ny, r int) []float32 {
 	tmp := make([]float32, len(src))
-	out := make([]float32, len(src))
+	pre := make([]float32, nx+1)
 	for j := range ny {
 		row := src[j*nx : (j+1)*nx]
-		var acc float32
-		lo, hi := 0, -1
-		for i := range nx {
-			for hi < min(i+r, nx-1) {
-				hi++
-				acc += row[hi]
-			}
-			for lo < i-r {
-				acc -= row[lo]
-				lo++
-			}
-			tmp[j*nx+i] = acc / float32(hi-lo+1)
+		for i, v := range row {
+			pre[i+1] = pre[i] + v
+		}
+		t := tmp[j*nx : (j+1)*nx]
+		for i := range t {
+			lo, hi := max(i-r, 0), min(i+r+1, nx)
+			t[i] = (pre[hi] - pre[lo]) / float32(hi-lo)
 		}
 	}
-	for i := range nx {
-		var acc float32
-		lo, hi := 0, -1
-		for j := range ny {
-			for hi < min(j+r, ny-1) {
-				hi++
-				acc += tmp[hi*nx+i]
+	// Vertical pass row-wise: a running sum of rows.
+	out := make([]float32, len(src))
+	acc := make([]float32, nx)
+	lo, hi := 0, 0 // rows [lo, hi) are in acc
+	for j := range ny {
+		for ; hi < min(j+r+1, ny); hi++ {
+			for i, v := range tmp[hi*nx : (hi+1)*nx] {
+				acc[i] += v
 			}
-			for lo < j-r {
-				acc -= tmp[lo*nx+i]
-				lo++
+		}
+		for ; lo < j-r; lo++ {
+			for i, v := range tmp[lo*nx : (lo+1)*nx] {
+				acc[i] -= v
 			}
-			out[j*nx+i] = acc / float32(hi-lo+1)
+		}
+		inv := 1 / float32(hi-lo)
+		o := out[j*nx : (j+1)*nx]
+		for i, v := range acc {
+			o[i] = v * inv
 		}
 	}
 	return out
@@ -446,8 +447,8 @@ func (s *searcher) tryPair(sa, sb float64) (hypothesis, hypothesis) {
 			k := r*foldSide + c
 			n := ((foldSide-r)&(foldSide-1))*foldSide + (foldSide-c)&(foldSide-1)
 			zk, zn := z[k], complex(real(z[n]), -imag(z[n]))
-			a[k] = (zk + zn) / 2
-			d := (zk - zn) / 2
+			a[k] = (zk + zn) * 0.5
+			d := (zk - zn) * 0.5
 			b[k] = complex(imag(d), -real(d)) // d / i
 		}
 	}

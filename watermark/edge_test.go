@@ -302,3 +302,31 @@ func TestEachAttackUnit(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDetect feeds arbitrary pixels (and sizes around the minimum) to
+// Detect: it must return ErrNotFound or a detection, never panic.
+func FuzzDetect(f *testing.F) {
+	f.Add(uint8(0), uint8(0), []byte{0})
+	f.Add(uint8(200), uint8(10), []byte{1, 2, 3, 250, 7})
+	f.Add(uint8(255), uint8(255), bytes.Repeat([]byte{0, 255}, 64))
+	f.Fuzz(func(t *testing.T, w8, h8 uint8, data []byte) {
+		w, h := MinDetectSide-8+int(w8)/2, MinDetectSide-8+int(h8)/2
+		g := image.NewGray(image.Rect(0, 0, w, h))
+		if len(data) > 0 {
+			for i := range g.Pix {
+				g.Pix[i] = data[i%len(data)] ^ byte(i/len(data))
+			}
+		}
+		d, err := Detect(g, nil)
+		if err == nil {
+			t.Logf("detection on fuzz input: %+v", d)
+			if d.Score < SyncThreshold || d.BitErrors > bchT {
+				t.Fatalf("detection below the acceptance rule: %+v", d)
+			}
+			return
+		}
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("error %v does not wrap ErrNotFound", err)
+		}
+	})
+}

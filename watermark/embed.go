@@ -44,7 +44,8 @@ func NewMark(img image.Image, id ID, o *Options) (*Mark, error) {
 	// Luma and luma² on the detector's half-cell grid; cell statistics are
 	// the 2×2 aggregates.
 	bx, by := gridCount(w, cell/2), gridCount(h, cell/2)
-	hmean, hsq := downsample(newLumaSource(img), cell/2, 0, bx, by, true)
+	lum := lumaImage(img)
+	hmean, hsq := downsample(newLumaSource(lum), cell/2, 0, bx, by, true)
 	act := activity(hmean, hsq, bx, by, nx, ny)
 	var sumA2 float64
 	for _, a := range act {
@@ -69,7 +70,7 @@ func NewMark(img image.Image, id ID, o *Options) (*Mark, error) {
 	// extreme of the detector's sampling after a crop (stage 2 only).
 	shifted := func() ([]float32, int, int) {
 		sx, sy := gridCount(w-int(cell/4), cell/2), gridCount(h-int(cell/4), cell/2)
-		m, _ := downsample(newLumaSource(img), cell/2, cell/4, sx, sy, false)
+		m, _ := downsample(newLumaSource(lum), cell/2, cell/4, sx, sy, false)
 		return m, sx, sy
 	}
 	g := shapeMark(l, cw, hmean, bx, by, shifted, base, nx, ny, o.strength())
@@ -253,30 +254,40 @@ func (m *Mark) apply(h, w int, fn func(y int, d []float32)) {
 	wg.Wait()
 }
 
-func clampRound(v float32) uint8 {
-	switch {
-	case v <= 0:
-		return 0
-	case v >= 255:
+// roundDelta rounds a luma change to an integer (for an integer value v,
+// round(v + d) = v + round(d)).
+func roundDelta(d float32) int32 {
+	if d < 0 {
+		return -int32(-d + 0.5)
+	}
+	return int32(d + 0.5)
+}
+
+func clamp8(v int32) uint8 {
+	if uint32(v) > 255 {
+		if v < 0 {
+			return 0
+		}
 		return 255
 	}
-	return uint8(v + 0.5)
+	return uint8(v)
 }
 
 func addLuma(dst, src []uint8, d []float32) {
+	d = d[:len(src)]
 	for x, v := range src {
-		dst[x] = clampRound(float32(v) + d[x])
+		dst[x] = clamp8(int32(v) + roundDelta(d[x]))
 	}
 }
 
 func addRGB(dst, src []uint8, d []float32) {
-	for x := range d {
-		p := src[4*x : 4*x+4]
-		q := dst[4*x : 4*x+4]
-		dv := d[x]
-		q[0] = clampRound(float32(p[0]) + dv)
-		q[1] = clampRound(float32(p[1]) + dv)
-		q[2] = clampRound(float32(p[2]) + dv)
+	for x, dv := range d {
+		p := src[4*x : 4*x+4 : 4*x+4]
+		q := dst[4*x : 4*x+4 : 4*x+4]
+		di := roundDelta(dv)
+		q[0] = clamp8(int32(p[0]) + di)
+		q[1] = clamp8(int32(p[1]) + di)
+		q[2] = clamp8(int32(p[2]) + di)
 		q[3] = p[3]
 	}
 }

@@ -40,3 +40,28 @@ func TestFFT2AgainstDFT(t *testing.T) {
 		}
 	}
 }
+
+func TestBoxFilter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	nx, ny, r := 13, 9, 2
+	src := make([]float32, nx*ny)
+	for i := range src {
+		src[i] = float32(rng.NormFloat64())
+	}
+	got := boxFilter(src, nx, ny, r)
+	for j := range ny {
+		for i := range nx {
+			var s float64
+			n := 0
+			for y := max(j-r, 0); y <= min(j+r, ny-1); y++ {
+				for x := max(i-r, 0); x <= min(i+r, nx-1); x++ {
+					s += float64(src[y*nx+x])
+					n++
+				}
+			}
+			if d := math.Abs(s/float64(n) - float64(got[j*nx+i])); d > 1e-5 {
+				t.Fatalf("(%d,%d): %v, want %v", i, j, got[j*nx+i], s/float64(n))
+			}
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // instead of overpowered), and a pilot gain that brings the simulated
 // synchronisation score to pilotTarget. Two correction rounds re-simulate.
 const (
-	loopAtten   = 0.6
+	loopAtten   = 0.5
 	loopSync    = 9.0
 	loopErrors  = 2
 	issLo       = 0.25 // per-bit gain bounds in stage 2
@@ -46,10 +46,9 @@ func shapeMark(l *layout, cw [bchN]uint8, host []float32, bx, by int, shifted fu
 		}
 	}
 	views := []simView{{host: host, bx: bx, by: by, align: 0}}
-	proxy := simView{host: host, bx: bx, by: by, align: 0, blur: true}
 	for _, b := range loopBoosts {
 		set(b * loopAtten)
-		soft, z0 := proxy.simulate(l, base, g, nx, ny)
+		soft, z0 := views[0].simulate(l, base, g, nx, ny)
 		if z0 >= loopSync && bitErrors(l, cw, soft) <= loopErrors {
 			set(b)
 			return g
@@ -194,8 +193,7 @@ func bitErrors(l *layout, cw [bchN]uint8, soft [bchN]float64) int {
 type simView struct {
 	host   []float32
 	bx, by int
-	align  int  // 0: sample t at cell coordinate t/2 - 1/4; 1: at t/2
-	blur   bool // low-pass the mark ([1 2 1]/4 both ways): stage 1's attack proxy
+	align  int // 0: sample t at cell coordinate t/2 - 1/4; 1: at t/2
 }
 
 // simulate runs the detector on host + mark at the true alignment and
@@ -237,9 +235,6 @@ func (sv simView) simulate(l *layout, base, g []float32, nx, ny int) ([bchN]floa
 				b[y*bx+x] = a + fy*(c-a)
 			}
 		}
-		if sv.blur {
-			blur121(b, bx, by)
-		}
 		for i, v := range host {
 			b[i] += v
 		}
@@ -250,20 +245,4 @@ func (sv simView) simulate(l *layout, base, g []float32, nx, ny int) ([bchN]floa
 	var res result
 	demodulate(h, l, &res)
 	return res.soft, h.z0
-}
-
-// blur121 filters v (nx×ny) with [1 2 1]/4 along both axes, edges held.
-func blur121(v []float32, nx, ny int) {
-	tmp := make([]float32, len(v))
-	for j := range ny {
-		r := v[j*nx : (j+1)*nx]
-		for i := range nx {
-			tmp[j*nx+i] = (r[max(i-1, 0)] + 2*r[i] + r[min(i+1, nx-1)]) / 4
-		}
-	}
-	for j := range ny {
-		for i := range nx {
-			v[j*nx+i] = (tmp[max(j-1, 0)*nx+i] + 2*tmp[j*nx+i] + tmp[min(j+1, ny-1)*nx+i]) / 4
-		}
-	}
 }

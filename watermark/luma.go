@@ -49,6 +49,14 @@ func rgbLuma(r, g, b uint8) uint8 {
 	return uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 1<<15) >> 16)
 }
 
+// rgbRowLuma computes the luma of 4-byte R, G, B, x pixels.
+func rgbRowLuma(dst, p []uint8) {
+	for x := range dst {
+		q := p[4*x : 4*x+3 : 4*x+3]
+		dst[x] = uint8((19595*uint32(q[0]) + 38470*uint32(q[1]) + 7471*uint32(q[2]) + 1<<15) >> 16)
+	}
+}
+
 // row returns the luma of row y (0-based within the bounds), using buf
 // (length ≥ width) when it must compute.
 func (s *lumaSource) row(y int, buf []uint8) []uint8 {
@@ -63,16 +71,10 @@ func (s *lumaSource) row(y int, buf []uint8) []uint8 {
 		return s.ycc.Y[o : o+w]
 	case s.nrgba != nil:
 		o := s.nrgba.PixOffset(s.r.Min.X, ay)
-		p := s.nrgba.Pix[o : o+4*w]
-		for x := range w {
-			buf[x] = rgbLuma(p[4*x], p[4*x+1], p[4*x+2])
-		}
+		rgbRowLuma(buf[:w], s.nrgba.Pix[o:o+4*w])
 	case s.rgba != nil:
 		o := s.rgba.PixOffset(s.r.Min.X, ay)
-		p := s.rgba.Pix[o : o+4*w]
-		for x := range w {
-			buf[x] = rgbLuma(p[4*x], p[4*x+1], p[4*x+2])
-		}
+		rgbRowLuma(buf[:w], s.rgba.Pix[o:o+4*w])
 	case s.pal != nil:
 		o := s.pal.PixOffset(s.r.Min.X, ay)
 		for x, i := range s.pal.Pix[o : o+w] {
@@ -84,6 +86,33 @@ func (s *lumaSource) row(y int, buf []uint8) []uint8 {
 		}
 	}
 	return buf[:w]
+}
+
+// lumaImage returns img itself when it is *image.Gray or *image.YCbCr (read
+// in place), else its luma as a new *image.Gray with the same bounds
+// (computed in parallel; 1 byte a pixel, temporary).
+func lumaImage(img image.Image) image.Image {
+	switch img.(type) {
+	case *image.Gray, *image.YCbCr:
+		return img
+	}
+	src := newLumaSource(img)
+	r := src.r
+	g := image.NewGray(r)
+	h := r.Dy()
+	nw := max(1, min(workers(), h))
+	var wg sync.WaitGroup
+	for k := range nw {
+		y0, y1 := k*h/nw, (k+1)*h/nw
+		wg.Go(func() {
+			buf := make([]uint8, r.Dx())
+			for y := y0; y < y1; y++ {
+				copy(g.Pix[y*g.Stride:], src.row(y, buf))
+			}
+		})
+	}
+	wg.Wait()
+	return g
 }
 
 // span is the footprint of one output sample on the input axis: full-weight
@@ -194,20 +223,28 @@ func downsample(src *lumaSource, sp, off float64, nx, ny int, wantSq bool) (mean
 	return mean, sq
 }
 
-// rowSums area-averages one luma row over the spans xs.
+// rowSums area-averages one luma row over the spans xs (and luma² when
+// wantSq).
 func rowSums(row []uint8, xs []span, out, outSq []float32, wantSq bool) {
+	if !wantSq {
+		for j, s := range xs {
+			var sum uint32
+			for _, v := range row[s.p0:s.p1] {
+				sum += uint32(v)
+			}
+			out[j] = (float32(sum) + s.lw*float32(row[s.lp]) + s.rw*float32(row[s.rp])) * s.inv
+		}
+		return
+	}
 	for j, s := range xs {
 		var sum, sum2 uint32
 		for _, v := range row[s.p0:s.p1] {
-			sum += uint32(v)
-			if wantSq {
-				sum2 += uint32(v) * uint32(v)
-			}
+			u := uint32(v)
+			sum += u
+			sum2 += u * u
 		}
 		l, r := float32(row[s.lp]), float32(row[s.rp])
 		out[j] = (float32(sum) + s.lw*l + s.rw*r) * s.inv
-		if wantSq {
-			outSq[j] = (float32(sum2) + s.lw*l*l + s.rw*r*r) * s.inv
-		}
+		outSq[j] = (float32(sum2) + s.lw*l*l + s.rw*r*r) * s.inv
 	}
 }
