@@ -81,7 +81,7 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	source := fs.String("source-type", "trainedAlgorithmicMedia", "IPTC digital source type: a short name or URI")
 	title := fs.String("title", "", "title written into the manifest (default: the input file name)")
 	quiet := fs.Bool("q", false, "print nothing on success")
-	repoDSN := fs.String("repository", e.getenv("AILABEL_REPOSITORY"), "keep the signed manifest, with its watermark and fingerprint, in this manifest repository (a SQLite file or a postgres:// URL), so that verify can recover it from a stripped copy (env AILABEL_REPOSITORY)")
+	repoDSN := fs.String("repository", "", "keep the signed manifest, with its watermark and fingerprint (or a video's media digest), in this manifest repository (a SQLite file or a postgres:// URL), so that verify can recover it from a stripped copy (env AILABEL_REPOSITORY)")
 	var sf signerFlags
 	sf.register(fs, e)
 	var pf policyFlags
@@ -109,6 +109,9 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 	o := label.Options{Model: *model, ModelVersion: *modelVersion, SourceType: *source, Title: *title}
 	if err := pf.apply(&o); err != nil {
 		return errorf(e, "%v", err)
+	}
+	if *repoDSN == "" {
+		*repoDSN = e.getenv("AILABEL_REPOSITORY") // not the flag's default: --help would print a DSN's password
 	}
 	var repo repository.StoreCloser
 	if *repoDSN != "" {

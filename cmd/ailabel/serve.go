@@ -86,7 +86,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	tempDir := fs.String("temp-dir", "", "folder for spooled bodies (default the system's)")
-	repoPath := fs.String("repository", e.getenv("AILABEL_REPOSITORY"), "manifest repository: a SQLite file, or a postgres:// URL shared by replicas; every manifest signed is kept there with its soft bindings (watermark, fingerprint), and the soft-binding resolution API is served under /v1 (env AILABEL_REPOSITORY)")
+	repoPath := fs.String("repository", "", "manifest repository: a SQLite file, or a postgres:// URL shared by replicas; every manifest signed is kept there with its soft bindings (watermark, fingerprint, media digest), and the soft-binding resolution API is served under /v1")
 	anonResolve := fs.Bool("anonymous-resolve", false, "with --repository: let anyone read the resolution API (no bearer token)")
 	gcPercent := fs.Int("gc-percent", 400, "Go garbage collector target (as GOGC, which wins when set): requests allocate short-lived buffers, so a higher value trades memory for throughput")
 	memLimit := byteSize(1 << 30)

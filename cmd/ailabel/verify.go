@@ -50,7 +50,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	jobs := fset.Int("j", runtime.NumCPU(), "files verified in parallel")
 	noProgress := fset.Bool("no-progress", false, "no progress bar, even on a terminal")
 	reportPath := fset.String("report", "", "also write a self-contained HTML report to this file")
-	repoPath := fset.String("repository", e.getenv("AILABEL_REPOSITORY"), "for pictures without a label, look the manifest up by watermark and fingerprint in this repository: a SQLite file or a postgres:// URL (env AILABEL_REPOSITORY)")
+	repoPath := fset.String("repository", "", "for pictures without a label, look the manifest up by watermark and fingerprint in this repository: a SQLite file or a postgres:// URL (env AILABEL_REPOSITORY)")
 	resolverURL := fset.String("resolver", e.getenv("AILABEL_RESOLVER"), "…or through this soft-binding resolution API, e.g. http://sidecar:8080/v1 (env AILABEL_RESOLVER)")
 	resolverToken := fset.String("resolver-token", e.getenv("AILABEL_RESOLVER_TOKEN"), "bearer token for --resolver (env AILABEL_RESOLVER_TOKEN)")
 	checkSB := fset.Bool("check-soft-bindings", false, "compare each manifest's watermark, fingerprint and media digest with the content (decodes pictures; slower)")
@@ -64,6 +64,9 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		}
 		fset.Usage()
 		return exitUsage
+	}
+	if *repoPath == "" {
+		*repoPath = e.getenv("AILABEL_REPOSITORY") // not the flag's default: --help would print a DSN's password
 	}
 	opt := label.VerifyOptions{CheckSoftBindings: *checkSB}
 	if *trustFile != "" {

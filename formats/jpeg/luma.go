@@ -26,7 +26,7 @@ func (f *File) AddLuma(w io.Writer, mark formats.LumaFunc) (formats.PaintInfo, e
 	if err != nil {
 		return info, fmt.Errorf("jpeg: AddLuma: %w", err)
 	}
-	pic, err := m.Pixels(m.Bounds())
+	pic, err := m.Luma() // the mark needs luma only
 	if err != nil {
 		return info, fmt.Errorf("jpeg: AddLuma: %w", err)
 	}

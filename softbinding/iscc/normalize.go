@@ -36,16 +36,7 @@ func Normalize(img image.Image) ([]byte, error) {
 		return nil, fmt.Errorf("iscc: normalize: image %d×%d has over %d pixels", w, h, MaxPixels)
 	}
 	// 1. Fill transparency with white: out = DIV255(255·(255−a) + c·a), exact for a = 255.
-	rgb := make([]byte, 0, w*h*3)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			a := uint32(c.A)
-			for _, v := range [3]uint8{c.R, c.G, c.B} {
-				rgb = append(rgb, div255(255*(255-a)+uint32(v)*a))
-			}
-		}
-	}
+	rgb := flattenRGB(img)
 	// 2. Trim the border of pixel (0,0)'s colour.
 	x0, y0, x1, y1 := trimBox(rgb, w, h)
 	// 3. Grey.
@@ -59,6 +50,56 @@ func Normalize(img image.Image) ([]byte, error) {
 	}
 	// 4. Resize.
 	return resizeBicubic(grey, cw, ch, 32, 32), nil
+}
+
+// flattenRGB returns the picture's pixels as 8-bit RGB, row by row, with transparency filled
+// with white: out = DIV255(255·(255−a) + c·a), exact for a = 255. The common decoded types are
+// read directly; every other type through color.NRGBAModel, with the same result.
+func flattenRGB(img image.Image) []byte {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	rgb := make([]byte, 0, w*h*3)
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				yi, ci := m.YOffset(x, y), m.COffset(x, y)
+				r, g, bl, _ := color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]}.RGBA()
+				rgb = append(rgb, uint8(r>>8), uint8(g>>8), uint8(bl>>8))
+			}
+		}
+	case *image.Gray:
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for _, v := range m.Pix[m.PixOffset(b.Min.X, y):][:w] {
+				rgb = append(rgb, v, v, v)
+			}
+		}
+	case *image.NRGBA:
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			p := m.Pix[m.PixOffset(b.Min.X, y):][:4*w]
+			for x := 0; x < w; x++ {
+				a := uint32(p[4*x+3])
+				if a == 255 {
+					rgb = append(rgb, p[4*x], p[4*x+1], p[4*x+2])
+					continue
+				}
+				for _, v := range p[4*x : 4*x+3] {
+					rgb = append(rgb, div255(255*(255-a)+uint32(v)*a))
+				}
+			}
+		}
+	default:
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+				a := uint32(c.A)
+				for _, v := range [3]uint8{c.R, c.G, c.B} {
+					rgb = append(rgb, div255(255*(255-a)+uint32(v)*a))
+				}
+			}
+		}
+	}
+	return rgb
 }
 
 // div255 divides by 255 with rounding, as Pillow's DIV255 does.

@@ -27,6 +27,23 @@ var basis = func() (b [8][8]float64) {
 // idct dequantises a block (zig-zag order) and writes its 64 samples, level-shifted and clamped,
 // in natural order.
 func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
+	ac := false
+	for _, v := range blk[1:64] {
+		if v != 0 {
+			ac = true
+			break
+		}
+	}
+	if !ac {
+		// A flat block: every sample is basis[x][0]·basis[y][0]·DC, computed in the same order
+		// as the two passes below compute it, so the result is the same to the last bit.
+		c := basis[0][0]
+		v := uint8(min(max(math.Round(c*(c*(float64(blk[0])*float64(q[0])))+128), 0), 255))
+		for i := range out {
+			out[i] = v
+		}
+		return
+	}
 	var f, t [64]float64
 	for k := 0; k < 64; k++ {
 		f[unzig[k]] = float64(blk[k]) * float64(q[k])
@@ -117,6 +134,24 @@ func (m *Image) Pixels(r image.Rectangle) (image.Image, error) {
 	m.decodePlane(&m.Components[1], r, img.Cb, img.CStride)
 	m.decodePlane(&m.Components[2], r, img.Cr, img.CStride)
 	return img, nil
+}
+
+// Luma decodes the picture's luma, its first component, at full resolution (chroma is not
+// transformed): for analysing a picture, e.g. to make an invisible watermark's mark. JPEGs that
+// do not code luma at full resolution in their first component (RGB, CMYK/YCCK, luma sampled
+// below the others) give an error wrapping formats.ErrUnsupported.
+func (m *Image) Luma() (*image.Gray, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	c := &m.Components[0]
+	if len(m.Components) != 1 && len(m.Components) != 3 || m.isRGB() || len(m.Components) == 3 && (c.H != m.hmax || c.V != m.vmax) {
+		return nil, fmt.Errorf("%w: JPEG of %d components does not code luma at full resolution in its first one", formats.ErrUnsupported, len(m.Components))
+	}
+	r := m.BlockAligned(m.Bounds())
+	g := image.NewGray(r)
+	m.decodePlane(c, r, g.Pix, g.Stride)
+	return g.SubImage(m.Bounds()).(*image.Gray), nil
 }
 
 // decodePlane writes component c's samples for region r into dst, whose origin is the first
