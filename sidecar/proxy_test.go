@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/repository"
 	"github.com/ailabel/ailabel/sidecar"
 )
 
@@ -367,4 +369,56 @@ func TestProxyOptions(t *testing.T) {
 	if up.hits.Load() != before {
 		t.Error("a request with a bad option reached the upstream")
 	}
+}
+
+// Issue 9: in proxy mode with a repository, every manifest written (a body, each image of an
+// OpenAI images response, each chat message) is kept before the answer is sent, so the
+// resolution API serves it; a repository that cannot keep it turns the answer into a clean 503.
+func TestProxyRegisters(t *testing.T) {
+	up := newUpstream(t)
+	repo := repository.NewMemory()
+	ts := proxyServer(t, up, func(c *sidecar.Config) { c.Repository = repo })
+	var ids []string
+	resp := ts.do(t, "GET", "/files/cat.jpg?model=cat-gen", token, nil)
+	if readAll(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("image: %d", resp.StatusCode)
+	}
+	ids = append(ids, resp.Header.Get("C2PA-Manifest-ID"))
+	resp = ts.do(t, "POST", "/v1/images/generations", token, strings.NewReader(`{"prompt":"a cat","response_format":"b64_json"}`))
+	if readAll(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("images JSON: %d", resp.StatusCode)
+	}
+	ids = append(ids, strings.Split(resp.Header.Get("C2PA-Manifest-ID"), ", ")...)
+	if len(ids) != 3 {
+		t.Fatalf("manifest ids %v", ids)
+	}
+	for _, id := range ids {
+		if _, err := repo.Manifest(context.Background(), id); err != nil {
+			t.Errorf("manifest %s was not kept: %v", id, err)
+		}
+		r := ts.do(t, "GET", "/v1/manifests/"+url.PathEscape(id), token, nil)
+		if readAll(t, r); r.StatusCode != 200 {
+			t.Errorf("GET /v1/manifests/%s: %d", id, r.StatusCode)
+		}
+	}
+
+	// A repository that fails: 503 repository_unavailable, nothing labeled is sent.
+	ts2 := proxyServer(t, up, func(c *sidecar.Config) { c.Repository = failingStore{repo} })
+	resp = ts2.do(t, "GET", "/files/cat.jpg", token, nil)
+	wantError(t, resp, 503, "repository_unavailable")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	resp = ts2.do(t, "POST", "/v1/label", token, bytes.NewReader(photoPNG(t, 3)))
+	wantError(t, resp, 503, "repository_unavailable")
+	if r := ts2.do(t, "GET", "/healthz", "", nil); readAll(t, r) == nil || r.StatusCode != 200 {
+		t.Errorf("healthz after the failures: %d", r.StatusCode)
+	}
+}
+
+// failingStore is a repository whose database is down.
+type failingStore struct{ repository.Store }
+
+func (failingStore) Put(context.Context, repository.Record) error {
+	return fmt.Errorf("put: %w", repository.ErrUnavailable)
 }
