@@ -14,7 +14,17 @@ import (
 // big12MP returns a 4000×3000 photo-like picture as *image.YCbCr (4:2:0,
 // what a JPEG decoder returns) and as *image.NRGBA, built once.
 var big12MP = sync.OnceValues(func() (*image.YCbCr, *image.NRGBA) {
-	src := photos.Sized(1000, 750, 0, 99)
+	return tiled12MP(photos.Sized(1000, 750, 0, 99))
+})
+
+// foliage12MP is the same for a foliage scene: heavily textured, so the
+// embedder takes the informed-embedding path (the slowest).
+var foliage12MP = sync.OnceValues(func() (*image.YCbCr, *image.NRGBA) {
+	n := photos.Sized(4000, 3000, 3, 99)
+	return toYCbCr420(n), n
+})
+
+func tiled12MP(src *image.NRGBA) (*image.YCbCr, *image.NRGBA) {
 	n := image.NewNRGBA(image.Rect(0, 0, 4000, 3000))
 	// Tile the 1000×750 scene 4×4 with mirroring so that the picture has
 	// texture at every scale without generating 12 MP of noise each run.
@@ -24,7 +34,7 @@ var big12MP = sync.OnceValues(func() (*image.YCbCr, *image.NRGBA) {
 		}
 	}
 	return toYCbCr420(n), n
-})
+}
 
 // toYCbCr420 converts to 4:2:0 YCbCr (chroma from the top-left pixel of
 // each 2×2 block).
@@ -106,5 +116,30 @@ func BenchmarkDetectSmall(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		_, _ = Detect(m, nil)
+	}
+}
+
+func BenchmarkEmbed12MPFoliage(b *testing.B) {
+	y, n := foliage12MP()
+	m, err := Embed(n, ID{1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("foliage 12 MP: PSNR %.1f dB", psnrNRGBA(n, m.(*image.NRGBA)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Embed(y, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEmbed12MPFoliageNRGBA(b *testing.B) {
+	_, n := foliage12MP()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Embed(n, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -9,15 +9,15 @@ import (
 // Detection parameters (see docs/watermark.md, "Detection").
 const (
 	maxAspect  = 4     // analyse at most a centred window of 4 × the short side
-	scaleMin   = 0.97  // cell-size hypotheses, as (embedded cell)/(nominal cell of the analysed picture)
-	scaleMax   = 1.14  // 1/0.9 ≈ 1.111: a crop removing 10 % of the area, plus margin
+	scaleMin   = 0.98  // cell-size hypotheses, as (embedded cell)/(nominal cell of the analysed picture)
+	scaleMax   = 1.13  // 1/0.9 ≈ 1.111: a crop removing 10 % of the area, plus margin
 	scaleStep  = 0.006 // grid of hypotheses; refined by ± scaleStep/2 afterwards
 	whitenR    = 2     // local mean window radius (samples) for whitening
 	energyR    = 4     // local energy window radius (samples) for normalisation
 	energyEps  = 0.5   // luma-level floor of the local energy
 	clipSigmas = 3     // whitened samples are clipped to ± this many local deviations
 	maxDecode  = 3     // synchronised hypotheses tried by the BCH decoder
-	refineGate = 0.8   // refine only hypotheses scoring ≥ this × SyncThreshold
+	refineGate = 0.85  // refine only hypotheses scoring ≥ this × SyncThreshold
 	specR      = 2     // fold-spectrum power is averaged over (2·specR+1)² bins
 )
 
@@ -53,6 +53,8 @@ type result struct {
 // Detect looks for a mark in img. It returns ErrNotFound (wrapped) when no
 // mark is found, which is the common case; pictures with a short side below
 // MinDetectSide give an error wrapping both ErrNotFound and ErrTooSmall.
+// o is accepted for symmetry with Embed and currently unused. Detect is
+// safe for concurrent use.
 func Detect(img image.Image, o *Options) (Detection, error) {
 	d, _, err := detect(img)
 	return d, err

@@ -15,7 +15,7 @@ const (
 	actMax    = 40.0 // activity ceiling, luma levels
 	targetRMS = 2.0  // RMS luma change at strength 1 (≈ 42 dB PSNR)
 	gainMax   = 0.5  // ceiling of the global gain: flat pictures get a weak mark
-	rmsMax    = 4.5  // ceiling of the RMS change at strength 1 (PSNR ≥ 35 dB)
+	rmsMax    = 5.0  // ceiling of the RMS change at strength 1 (PSNR ≥ 34 dB)
 )
 
 // Mark is the luma change of a watermark at full resolution, kept as the

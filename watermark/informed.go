@@ -27,7 +27,7 @@ const (
 	loopErrors  = 2
 	issLo       = 0.25 // per-bit gain bounds in stage 2
 	issHi       = 4.0
-	issTau      = 2.0 // target margin, in units of the median unit response
+	issTau      = 2.5 // target margin, in units of the median unit response
 	issRounds   = 2
 	pilotTarget = 10.0
 	pilotGainHi = 3.0

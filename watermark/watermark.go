@@ -8,7 +8,10 @@
 // are a known pilot used for synchronisation, the other 762 carry the 127
 // bits of a BCH(127,64, t = 10) codeword, six cells per bit per tile. The
 // pattern is bilinearly interpolated to full resolution and scaled by a
-// perceptual mask that follows local texture.
+// perceptual mask that follows local texture. The embedder checks its work
+// by running the detector's pipeline on the host plus the mark: heavily
+// textured pictures get a stronger mark (PSNR floor ≈ 34 dB) and per-bit
+// gains that cancel the host's interference (informed embedding).
 //
 // Detection reduces luma to a grid of half cells, whitens it, folds it
 // modulo the tile period for each hypothesis of the cell size (crops change
@@ -80,8 +83,9 @@ const (
 
 // Options tunes embedding and detection. A nil *Options means defaults.
 type Options struct {
-	// Strength scales the mark amplitude; 0 means 1 (the default, about
-	// 42 dB PSNR on textured photos). Values are clamped to [0.25, 4].
+	// Strength scales the mark amplitude and the PSNR floor's RMS; 0 means
+	// 1 (the default: about 42 dB PSNR on typical photos, 34–35 dB on dense
+	// foliage). Values are clamped to [0.25, 4]. Detect ignores it.
 	Strength float64
 }
 

@@ -9,12 +9,11 @@ package photos
 
 import (
 	"image"
-	"image/color"
 	"math"
 	"math/rand/v2"
 )
 
-// Sizes lists the picture sizes Photo cycles through (width, height).
+// sizes lists the picture sizes Photo draws from (width, height).
 var sizes = [][2]int{
 	{512, 384}, {640, 480}, {384, 512}, {768, 512}, {600, 800}, {800, 800},
 	{1024, 768}, {1280, 720}, {720, 1280}, {1024, 683}, {512, 512}, {900, 600},
@@ -131,11 +130,27 @@ func fbm(w, h int, base float64, octaves int, persistence float64, rng *rand.Ran
 		}
 		n := newNoise(int(float64(w)/period)+2, int(float64(h)/period)+2, rng)
 		inv := 1 / period
+		// Per column: lattice index and smoothed weight (as noise2.at).
+		xi := make([]int, w)
+		xf := make([]float64, w)
+		for x := range w {
+			u := float64(x) * inv
+			i := min(max(int(u), 0), n.gw-2)
+			f := u - float64(int(u))
+			xi[x], xf[x] = i, f*f*(3-2*f)
+		}
 		for y := range h {
 			v := float64(y) * inv
+			j := min(max(int(v), 0), n.gh-2)
+			fv := v - float64(int(v))
+			fv = fv * fv * (3 - 2*fv)
+			r0, r1 := n.v[j*n.gw:(j+1)*n.gw], n.v[(j+1)*n.gw:(j+2)*n.gw]
 			row := out[y*w : (y+1)*w]
 			for x := range row {
-				row[x] += amp * n.at(float64(x)*inv, v)
+				i, fu := xi[x], xf[x]
+				a := r0[i] + fu*(r0[i+1]-r0[i])
+				b := r1[i] + fu*(r1[i+1]-r1[i])
+				row[x] += amp * (a + fv*(b-a))
 			}
 		}
 		total += amp
@@ -405,12 +420,12 @@ func vignette(f *field, amt float64) {
 func finish(f *field, sigma float64, rng *rand.Rand) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, f.w, f.h))
 	for i, c := range f.px {
-		var q [3]uint8
+		p := img.Pix[4*i : 4*i+4 : 4*i+4]
 		for k := range c {
 			v := c[k] + sigma*rng.NormFloat64()
-			q[k] = uint8(min(max(math.Round(v), 0), 255))
+			p[k] = uint8(min(max(math.Round(v), 0), 255))
 		}
-		img.SetNRGBA(i%f.w, i/f.w, color.NRGBA{q[0], q[1], q[2], 255})
+		p[3] = 255
 	}
 	return img
 }
