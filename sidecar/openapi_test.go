@@ -311,4 +311,3 @@ func checkSchema(doc oaDoc, raw json.RawMessage, v any, at string) error {
 	}
 	return nil
 }
-
