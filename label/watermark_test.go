@@ -1,0 +1,127 @@
+package label_test
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"testing"
+
+	"github.com/ailabel/ailabel/label"
+	"github.com/ailabel/ailabel/sign"
+	"github.com/ailabel/ailabel/watermark"
+	"github.com/ailabel/ailabel/watermark/photos"
+	xdraw "golang.org/x/image/draw"
+)
+
+// Issue 9: the watermark as the labeler adds it — into JPEG's luma coefficients in the DCT
+// domain, into PNG and lossless WebP pixels — survives what the watermark package's own
+// robustness test applies to pixel-domain marks: the identifier signed into the manifest is
+// found again after JPEG 50, halving, a 10 % crop, brightness ±20 % and halving then JPEG 75,
+// on photo-like pictures; and it costs no more than the package's PSNR floor.
+func TestWatermarkThroughContainers(t *testing.T) {
+	c := newCreds(t, "ailabel watermark", sign.KeyP256)
+	l := newLabeler(t, c)
+	attacks := map[string]func(image.Image) image.Image{
+		"none":    func(m image.Image) image.Image { return m },
+		"jpeg50":  func(m image.Image) image.Image { return jpegAgain(t, m, 50) },
+		"half":    func(m image.Image) image.Image { return scale(m, 0.5) },
+		"crop90":  func(m image.Image) image.Image { return crop(m, 0.9487) },
+		"bright+": func(m image.Image) image.Image { return brighten(m, 1.2) },
+		"bright-": func(m image.Image) image.Image { return brighten(m, 0.8) },
+		"half+q75": func(m image.Image) image.Image {
+			return jpegAgain(t, scale(m, 0.5), 75)
+		},
+	}
+	n := 8
+	if testing.Short() {
+		n = 3
+	}
+	for _, format := range []string{"jpeg", "png", "webp"} {
+		misses := map[string]int{}
+		var psnrSum float64
+		for i := 0; i < n; i++ {
+			pic := photos.Sized(1024, 768, i, 99)
+			var in []byte
+			switch format {
+			case "jpeg":
+				in = encodeJPEG(t, pic, 90)
+			case "png":
+				in = encodePNG(t, pic)
+			case "webp":
+				in = cwebp(t, encodePNG(t, pic), "-lossless")
+			}
+			var out bytes.Buffer
+			res, err := l.Label(context.Background(), bytes.NewReader(in), int64(len(in)), &out, label.Options{NoNotice: true})
+			if err != nil || res.Watermark == "" {
+				t.Fatalf("%s %d: %v %+v", format, i, err, res)
+			}
+			var want watermark.ID
+			for _, b := range res.Bindings {
+				if b.Alg == watermark.Alg {
+					want, _ = watermark.ParseValue(b.Value)
+				}
+			}
+			marked := decode(t, out.Bytes())
+			psnrSum += psnr(decode(t, in), marked)
+			for name, attack := range attacks {
+				det, err := watermark.Detect(attack(marked), nil)
+				if err != nil || det.ID != want {
+					misses[name]++
+					t.Logf("%s picture %d, %s: %v (found %s, want %s)", format, i, name, err, det.ID, want)
+				}
+			}
+		}
+		t.Logf("%s: mean PSNR %.1f dB over %d pictures; misses %v", format, psnrSum/float64(n), n, misses)
+		if psnrSum/float64(n) < 40 {
+			t.Errorf("%s: mean PSNR %.1f dB, want ≥ 40", format, psnrSum/float64(n))
+		}
+		for name, m := range misses {
+			if m > 0 {
+				t.Errorf("%s: the watermark was lost in %d of %d pictures after %s", format, m, n, name)
+			}
+		}
+	}
+}
+
+func jpegAgain(t testing.TB, m image.Image, q int) image.Image {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: q}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := jpeg.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func scale(m image.Image, f float64) image.Image {
+	b := m.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, int(float64(b.Dx())*f), int(float64(b.Dy())*f)))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), m, b, draw.Src, nil)
+	return dst
+}
+
+// crop keeps the centred f × f part of each side (0.9487² ≈ 90 % of the area).
+func crop(m image.Image, f float64) image.Image {
+	b := m.Bounds()
+	w, h := int(float64(b.Dx())*f), int(float64(b.Dy())*f)
+	at := image.Pt(b.Min.X+(b.Dx()-w)/2, b.Min.Y+(b.Dy()-h)/2)
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(dst, dst.Bounds(), m, at, draw.Src)
+	return dst
+}
+
+func brighten(m image.Image, f float64) image.Image {
+	b := m.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), m, b.Min, draw.Src)
+	for i := range dst.Pix {
+		if i%4 != 3 {
+			dst.Pix[i] = uint8(min(float64(dst.Pix[i])*f+0.5, 255))
+		}
+	}
+	return dst
+}
