@@ -5,6 +5,7 @@
 #   ailabel label --policy cn   (badge drawn: only the 8x8 blocks under it re-coded; then XMP,
 #                                EXIF, AIGC and the signed C2PA manifest)
 #   ailabel label --badge none  (the same label without the badge, for reference)
+#   (all three with --no-watermark, like for like; then the default, with the watermark)
 #   convert IN -draw …  OUT     (ImageMagick drawing a comparable badge: a rounded plate and
 #                                white text at 5 % of the shortest side; decode + full re-encode)
 # Each figure is the median of REPS runs (default 5). Local files only; a temporary folder is
@@ -43,9 +44,13 @@ run() {
 
 keys=(--key "$work/keys/signer.key" --cert "$work/keys/chain.pem")
 printf '%-34s %10s %12s\n' "(median of $reps)" "wall" "peak RSS"
-run "ailabel label --policy cn (badge)" "$work/ailabel" label -q --no-sync "${keys[@]}" --policy cn --provider 001191110102MAD55U9H0F10002 "$in" -o "$work/a.jpg"
-run "ailabel label --policy kz (caption)" "$work/ailabel" label -q --no-sync "${keys[@]}" "$in" -o "$work/b.jpg"
-run "ailabel label --badge none" "$work/ailabel" label -q --no-sync "${keys[@]}" --badge none "$in" -o "$work/c.jpg"
+# Like for like with ImageMagick (which adds no watermark): --no-watermark.
+run "ailabel label --policy cn (badge)" "$work/ailabel" label -q --no-sync --no-watermark "${keys[@]}" --policy cn --provider 001191110102MAD55U9H0F10002 "$in" -o "$work/a.jpg"
+run "ailabel label --policy kz (caption)" "$work/ailabel" label -q --no-sync --no-watermark "${keys[@]}" "$in" -o "$work/b.jpg"
+run "ailabel label --badge none" "$work/ailabel" label -q --no-sync --no-watermark "${keys[@]}" --badge none "$in" -o "$work/c.jpg"
+# The default: the badge, the invisible watermark (luma coefficients of every block) and the
+# ISCC fingerprint (a second, full decode).
+run "ailabel label --policy cn + watermark" "$work/ailabel" label -q --no-sync "${keys[@]}" --policy cn --provider 001191110102MAD55U9H0F10002 "$in" -o "$work/d.jpg"
 # ImageMagick: a plate in the bottom-right corner and white "AI生成"-sized text (150 px = 5 % of 3000).
 run "ImageMagick convert (badge)" "$convert" "$in" -fill '#141414EB' -draw 'roundrectangle 3480,2700 3940,2940 24,24' \
 	-font warning/fonts/NotoSans-Bold.ttf -fill white -pointsize 200 -gravity southeast -annotate +110+90 'AI' -quality 90 "$work/m.jpg"

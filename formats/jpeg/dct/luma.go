@@ -3,6 +3,9 @@ package dct
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ailabel/ailabel/formats"
 )
@@ -15,7 +18,8 @@ type LumaDelta = formats.LumaDelta
 // and rounded, and the result is added to the block's quantised coefficients. Nothing goes
 // through the pixel domain, so blocks the change leaves at zero keep their coefficients bit for
 // bit, and the rest differ only by the change itself (a coefficient moves only where the change
-// is at least half a quantiser step there). It returns the number of blocks changed.
+// is at least half a quantiser step there). It returns the number of blocks changed. Rows of
+// blocks are shared among up to four goroutines: d.LumaRow must be safe for concurrent use.
 //
 // The picture must code luma in its first component at full resolution (YCbCr or grey JPEG;
 // not RGB or CMYK, not a luma plane sampled below the others): otherwise the error wraps
@@ -31,13 +35,31 @@ func (m *Image) AddLuma(d LumaDelta) (changed int, err error) {
 	if len(m.Components) == 3 && (c.H != m.hmax || c.V != m.vmax) {
 		return 0, fmt.Errorf("%w: JPEG whose luma is sampled %dx%d of %dx%d", formats.ErrUnsupported, c.H, c.V, m.hmax, m.vmax)
 	}
+	// Rows of blocks are independent: they are shared among the cores.
+	workers := min(runtime.GOMAXPROCS(0), 4, c.BlocksHigh)
+	var next, total atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { total.Add(int64(m.addLumaRows(c, d, &next))) })
+	}
+	wg.Wait()
+	return int(total.Load()), nil
+}
+
+// addLumaRows adds the change to rows of blocks of c, taking the next row from next until none
+// is left, and returns the number of blocks it changed.
+func (m *Image) addLumaRows(c *Component, d LumaDelta, next *atomic.Int64) (changed int) {
 	width := c.BlocksWide * 8
 	rows := make([][]float32, 8)
 	for i := range rows {
 		rows[i] = make([]float32, width)
 	}
 	var pix, t, f [64]float64
-	for by := 0; by < c.BlocksHigh; by++ {
+	for {
+		by := int(next.Add(1) - 1)
+		if by >= c.BlocksHigh {
+			return changed
+		}
 		for r := 0; r < 8; r++ {
 			clear(rows[r])
 			if y := by*8 + r; y < m.Height {
@@ -95,5 +117,4 @@ func (m *Image) AddLuma(d LumaDelta) (changed int, err error) {
 			}
 		}
 	}
-	return changed, nil
 }

@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/ailabel/ailabel/formats"
 )
@@ -150,7 +152,17 @@ func (m *Image) Luma() (*image.Gray, error) {
 	}
 	r := m.BlockAligned(m.Bounds())
 	g := image.NewGray(r)
-	m.decodePlane(c, r, g.Pix, g.Stride)
+	// Bands of whole rows of luma blocks are independent: decode them on up to four cores.
+	blockRows := (r.Dy() + 7) / 8
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4, blockRows))
+	var wg sync.WaitGroup
+	for i := range workers {
+		y0 := r.Min.Y + blockRows*i/workers*8
+		y1 := min(r.Min.Y+blockRows*(i+1)/workers*8, r.Max.Y)
+		band := image.Rect(r.Min.X, y0, r.Max.X, y1)
+		wg.Go(func() { m.decodePlane(c, band, g.Pix[(y0-r.Min.Y)*g.Stride:], g.Stride) })
+	}
+	wg.Wait()
 	return g.SubImage(m.Bounds()).(*image.Gray), nil
 }
 

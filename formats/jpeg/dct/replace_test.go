@@ -1,11 +1,13 @@
 package dct
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
+	stdjpeg "image/jpeg"
 	"image/png"
 	"math"
 	"os"
@@ -277,6 +279,57 @@ func TestIDCTFlatShortcut(t *testing.T) {
 			}
 			if fast != full {
 				t.Fatalf("dc %d q %d: shortcut %v, full %v", dc, q0, fast[0], full[0])
+			}
+		}
+	}
+}
+
+// Luma decodes the same luma as Pixels (it splits the work in bands).
+func TestLumaMatchesPixels(t *testing.T) {
+	for _, name := range []string{"420", "444", "gray"} {
+		var buf bytes.Buffer
+		var img image.Image
+		switch name {
+		case "gray":
+			g := image.NewGray(image.Rect(0, 0, 131, 97))
+			for i := range g.Pix {
+				g.Pix[i] = uint8(i * 7)
+			}
+			img = g
+		default:
+			n := image.NewNRGBA(image.Rect(0, 0, 131, 97))
+			for i := range n.Pix {
+				n.Pix[i] = uint8(i * 13)
+			}
+			img = n
+		}
+		if err := stdjpeg.Encode(&buf, img, &stdjpeg.Options{Quality: 80}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Decode(&buf, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := m.Luma()
+		if err != nil {
+			t.Fatal(err)
+		}
+		px, err := m.Pixels(m.BlockAligned(m.Bounds()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < m.Height; y++ {
+			for x := 0; x < m.Width; x++ {
+				var want uint8
+				switch p := px.(type) {
+				case *image.YCbCr:
+					want = p.Y[p.YOffset(x, y)]
+				case *image.Gray:
+					want = p.GrayAt(x, y).Y
+				}
+				if got := l.GrayAt(x, y).Y; got != want {
+					t.Fatalf("%s: (%d,%d) luma %d, Pixels %d", name, x, y, got, want)
+				}
 			}
 		}
 	}
