@@ -105,16 +105,9 @@ func recoverPicture(ctx context.Context, rs Resolver, pic *pictureMarks, r io.Re
 	if err != nil {
 		return nil, err
 	}
-	st, err := manifest.ParseStore(raw)
+	st, m, err := parseRecovered(id, raw)
 	if err != nil {
-		return nil, fmt.Errorf("the recovered manifest store is damaged: %w", err)
-	}
-	m := st.Active()
-	if m == nil {
-		return nil, errors.New("the recovered manifest store has no active manifest")
-	}
-	if id != "" && id != m.Label {
-		return nil, fmt.Errorf("the resolver returned manifest %s for %s", m.Label, id)
+		return nil, err
 	}
 	rec := &RecoveredManifest{ManifestID: m.Label, Alg: alg, Distance: -1,
 		HardBinding: "not checked: this copy is not the bytes the manifest was signed over (stripped or re-encoded), so its hard binding cannot match"}
@@ -190,16 +183,9 @@ func recoverMedia(ctx context.Context, rs Resolver, c formats.Container, r io.Re
 	if err != nil {
 		return nil, err
 	}
-	st, err := manifest.ParseStore(raw)
+	st, m, err := parseRecovered(id, raw)
 	if err != nil {
-		return nil, fmt.Errorf("the recovered manifest store is damaged: %w", err)
-	}
-	m := st.Active()
-	if m == nil {
-		return nil, errors.New("the recovered manifest store has no active manifest")
-	}
-	if id != "" && id != m.Label {
-		return nil, fmt.Errorf("the resolver returned manifest %s for %s", m.Label, id)
+		return nil, err
 	}
 	matched := false
 	for _, sb := range softBindings(m, nil, func() ([]byte, error) { return d, nil }) {
@@ -215,6 +201,23 @@ func recoverMedia(ctx context.Context, rs Resolver, c formats.Container, r io.Re
 		HardBinding:                  "not checked: this copy is not the bytes the manifest was signed over (stripped or remuxed), so its hard binding cannot match"}
 	checkRecovered(st, rec, r, size, o)
 	return rec, nil
+}
+
+// parseRecovered parses a manifest store a resolver answered for manifest id ("" when it did
+// not say) and returns it with its active manifest, which must be the one named.
+func parseRecovered(id string, raw []byte) (*manifest.Store, *manifest.Manifest, error) {
+	st, err := manifest.ParseStore(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the recovered manifest store is damaged: %w", err)
+	}
+	m := st.Active()
+	if m == nil {
+		return nil, nil, errors.New("the recovered manifest store has no active manifest")
+	}
+	if id != "" && id != m.Label {
+		return nil, nil, fmt.Errorf("the resolver returned manifest %s for %s", m.Label, id)
+	}
+	return st, m, nil
 }
 
 // checkRecovered validates a recovered manifest store's signature and fills in who signed it and

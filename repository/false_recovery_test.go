@@ -6,15 +6,12 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/ailabel/ailabel/label"
-	"github.com/ailabel/ailabel/sign"
 	"github.com/ailabel/ailabel/watermark/photos"
 )
 
@@ -26,18 +23,7 @@ func TestNoFalseRecovery(t *testing.T) {
 	if testing.Short() {
 		n = 1_000
 	}
-	cr, err := sign.Generate("False Recovery", sign.KeyP256, 48*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := cr.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := sign.LoadFiles(filepath.Join(dir, "signer.key"), filepath.Join(dir, "chain.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, _ := testSigner(t, "False Recovery")
 	l, err := label.New(signer, label.Options{Model: "false-recovery"})
 	if err != nil {
 		t.Fatal(err)

@@ -54,22 +54,7 @@ func strip(t *testing.T, b []byte) []byte {
 // resolution API over HTTP), recovers the manifest and says who signed it and that the
 // signature is valid. An unrelated picture finds nothing; a forged manifest does not pass.
 func TestRecoverStrippedLabel(t *testing.T) {
-	cr, err := sign.Generate("Acme Images", sign.KeyP256, 48*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := cr.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := sign.LoadFiles(filepath.Join(dir, "signer.key"), filepath.Join(dir, "chain.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust, err := sign.LoadTrustFile(filepath.Join(dir, "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, trust := testSigner(t, "Acme Images")
 	eu, err := policy.ByName("eu")
 	if err != nil {
 		t.Fatal(err)
@@ -188,4 +173,27 @@ func TestRecoverStrippedLabel(t *testing.T) {
 	if r.Recovered == nil || r.Recovered.SignatureValid || !strings.Contains(r.Summary, "signature INVALID") {
 		t.Fatalf("forged manifest: %+v", r.Recovered)
 	}
+}
+
+// testSigner makes a throw-away CA and signer named org, and returns the signer and the CA as a
+// trust store.
+func testSigner(t *testing.T, org string) (*sign.Signer, *sign.TrustStore) {
+	t.Helper()
+	cr, err := sign.Generate(org, sign.KeyP256, 48*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := cr.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.LoadFiles(filepath.Join(dir, "signer.key"), filepath.Join(dir, "chain.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := sign.LoadTrustFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, trust
 }

@@ -54,7 +54,7 @@ func (m *Image) addLumaRows(c *Component, d LumaDelta, next *atomic.Int64) (chan
 	for i := range rows {
 		rows[i] = make([]float32, width)
 	}
-	var pix, t, f [64]float64
+	var pix, f [64]float64
 	for {
 		by := int(next.Add(1) - 1)
 		if by >= c.BlocksHigh {
@@ -78,24 +78,7 @@ func (m *Image) addLumaRows(c *Component, d LumaDelta, next *atomic.Int64) (chan
 			if !nonzero {
 				continue
 			}
-			for y := 0; y < 8; y++ {
-				for u := 0; u < 8; u++ {
-					var s float64
-					for x := 0; x < 8; x++ {
-						s += basis[x][u] * pix[y*8+x]
-					}
-					t[y*8+u] = s
-				}
-			}
-			for v := 0; v < 8; v++ {
-				for u := 0; u < 8; u++ {
-					var s float64
-					for y := 0; y < 8; y++ {
-						s += basis[y][v] * t[y*8+u]
-					}
-					f[v*8+u] = s
-				}
-			}
+			forward(&pix, &f)
 			blk := c.Block(bx, by)
 			moved := false
 			for k := 0; k < 64; k++ {

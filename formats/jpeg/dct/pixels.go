@@ -72,20 +72,19 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 	}
 }
 
-// fdct transforms 64 samples (natural order) and quantises the result into blk (zig-zag order).
-func fdct(in *[64]uint8, q *[64]uint16, blk []int16) {
-	var t, f [64]float64
-	// Rows: t[y][u] = Σx basis[x][u] (in[y][x] - 128).
+// forward is the 2-D DCT of 64 values in natural order: rows t[y][u] = Σx basis[x][u] p[y][x],
+// then columns f[v][u] = Σy basis[y][v] t[y][u].
+func forward(p, f *[64]float64) {
+	var t [64]float64
 	for y := 0; y < 8; y++ {
 		for u := 0; u < 8; u++ {
 			var s float64
 			for x := 0; x < 8; x++ {
-				s += basis[x][u] * (float64(in[y*8+x]) - 128)
+				s += basis[x][u] * p[y*8+x]
 			}
 			t[y*8+u] = s
 		}
 	}
-	// Columns: f[v][u] = Σy basis[y][v] t[y][u].
 	for v := 0; v < 8; v++ {
 		for u := 0; u < 8; u++ {
 			var s float64
@@ -95,6 +94,15 @@ func fdct(in *[64]uint8, q *[64]uint16, blk []int16) {
 			f[v*8+u] = s
 		}
 	}
+}
+
+// fdct transforms 64 samples (natural order) and quantises the result into blk (zig-zag order).
+func fdct(in *[64]uint8, q *[64]uint16, blk []int16) {
+	var p, f [64]float64
+	for i, v := range in {
+		p[i] = float64(v) - 128
+	}
+	forward(&p, &f)
 	for k := 0; k < 64; k++ {
 		v := math.Round(f[unzig[k]] / float64(q[k]))
 		lo, hi := float64(-maxAC), float64(maxAC)
