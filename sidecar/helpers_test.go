@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -127,10 +128,15 @@ func start(t *testing.T, edit func(*sidecar.Config)) *testServer {
 	ts := &testServer{Server: s, url: "http://" + ln.Addr().String(), logs: logs, done: make(chan error, 1)}
 	go func() { ts.done <- s.Serve(ln) }()
 	t.Cleanup(func() {
+		// The client's transport may have dialled a connection it never sent a request on (it
+		// used another that came free): the server counts such a new connection as active for
+		// 5 s. Closing the client's idle connections ends it.
+		http.DefaultClient.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+			buf := make([]byte, 1<<20)
+			t.Errorf("shutdown: %v\n%s", err, buf[:runtime.Stack(buf, true)])
 		}
 		if err := <-ts.done; err != nil {
 			t.Errorf("serve: %v", err)
