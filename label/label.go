@@ -149,11 +149,9 @@ type Result struct {
 	Size        int64  // bytes written
 	Development bool   // signed with the development key
 	Parent      string // label of the input's earlier active manifest, now a parentOf ingredient
-	// Fingerprint is the ISCC Image-Code written as a soft binding, in text form, and
-	// SoftBinding the soft binding's value as signed (an ISCC-SEQ: the Image-Code and the
-	// content's Instance-Code), which a repository keeps to find the manifest again.
+	// Fingerprint is the ISCC Image-Code written as a soft binding, in text form (its value as
+	// signed, an ISCC-SEQ of the Image-Code and the content's Instance-Code, is in Bindings).
 	Fingerprint string
-	SoftBinding []byte
 	// Bindings are the soft bindings signed into the manifest (c2pa.soft-binding assertions),
 	// each an algorithm and its value: what a manifest repository keys the manifest by so that
 	// a copy that lost it can be traced back.
@@ -279,12 +277,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 			// visible one (an image too large to redraw, a container that cannot be drawn on).
 			res.Warnings = append(res.Warnings, "no visible warning drawn: "+err.Error())
 		default:
-			r, size = bytes.NewReader(painted), int64(len(painted))
-			if c, err = formats.Open(r, size); err != nil {
-				return nil, fmt.Errorf("label: reopening the badged image: %w", err)
-			}
-			if wc, ok = c.(formats.Writable); !ok {
-				return nil, fmt.Errorf("label: %s: %w", f.Name, ErrUnsupported)
+			if r, size, c, wc, err = reopen(painted, "badged"); err != nil {
+				return nil, err
 			}
 			v := fmt.Sprintf("%s drawn over %v (%s)", used, info.Changed, info.Method)
 			if used != rv.badge.Style {
@@ -303,12 +297,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 			res.Warnings = append(res.Warnings, note)
 		}
 		if marked != nil {
-			r, size = bytes.NewReader(marked), int64(len(marked))
-			if c, err = formats.Open(r, size); err != nil {
-				return nil, fmt.Errorf("label: reopening the watermarked image: %w", err)
-			}
-			if wc, ok = c.(formats.Writable); !ok {
-				return nil, fmt.Errorf("label: %s: %w", f.Name, ErrUnsupported)
+			if r, size, c, wc, err = reopen(marked, "watermarked"); err != nil {
+				return nil, err
 			}
 			wmID, res.Watermark = &id, id.String()
 			res.Marked = info.Method
@@ -366,10 +356,11 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		code, err := fingerprint(r, size) // the pixels being signed, badge included
 		if err == nil {
 			var a manifest.Assertion
-			if a, res.SoftBinding, err = softBindingAssertion(code, r, size); err == nil {
+			var seq []byte
+			if a, seq, err = softBindingAssertion(code, r, size); err == nil {
 				spec.Assertions = append(spec.Assertions, a)
 				res.Fingerprint = code.String()
-				res.Bindings = append(res.Bindings, Binding{Alg: iscc.Alg, Value: res.SoftBinding})
+				res.Bindings = append(res.Bindings, Binding{Alg: iscc.Alg, Value: seq})
 			}
 		}
 		if err != nil {
@@ -434,6 +425,21 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	}
 	res.Manifest, res.InstanceID, res.Size, res.Store = d.Label(), d.InstanceID(), n, store
 	return res, nil
+}
+
+// reopen opens the bytes a step of labeling wrote (the badged or watermarked image) as the
+// container the next steps work on.
+func reopen(b []byte, what string) (*bytes.Reader, int64, formats.Container, formats.Writable, error) {
+	r := bytes.NewReader(b)
+	c, err := formats.Open(r, int64(len(b)))
+	if err != nil {
+		return nil, 0, nil, nil, fmt.Errorf("label: reopening the %s image: %w", what, err)
+	}
+	wc, ok := c.(formats.Writable)
+	if !ok {
+		return nil, 0, nil, nil, fmt.Errorf("label: the %s %s image cannot be labeled: %w", what, c.Format().Name, ErrUnsupported)
+	}
+	return r, int64(len(b)), c, wc, nil
 }
 
 // writeLabeled hashes the layout's output (everything but the store slot for a data hash; the

@@ -38,11 +38,7 @@ func TestNoFalseRecovery(t *testing.T) {
 		if err != nil || res.Watermark == "" {
 			t.Fatalf("label %d: %v %v", i, err, res)
 		}
-		rec := Record{ManifestID: res.Manifest, Store: res.Store}
-		for _, b := range res.Bindings {
-			rec.Bindings = append(rec.Bindings, Binding{Alg: b.Alg, Value: b.Value})
-		}
-		if err := repo.Put(ctx, rec); err != nil {
+		if err := repo.Put(ctx, RecordOf(res)); err != nil {
 			t.Fatal(err)
 		}
 		// The labeled picture itself is recovered: the test can tell.

@@ -69,17 +69,14 @@ func TestRecoverStrippedLabel(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res, err := l.Label(context.Background(), bytes.NewReader(in.Bytes()), int64(in.Len()), &out, label.Options{})
-	if err != nil || res.Fingerprint == "" || len(res.SoftBinding) == 0 || len(res.Store) == 0 {
+	if err != nil || res.Fingerprint == "" || len(res.Store) == 0 {
 		t.Fatalf("label: %v %+v", err, res)
 	}
 	if res.Watermark == "" {
 		t.Fatalf("no watermark: %v", res.Warnings)
 	}
 	mem := NewMemory()
-	rec := Record{ManifestID: res.Manifest, Store: res.Store}
-	for _, b := range res.Bindings {
-		rec.Bindings = append(rec.Bindings, Binding{Alg: b.Alg, Value: b.Value})
-	}
+	rec := RecordOf(res)
 	if len(rec.Bindings) != 2 {
 		t.Fatalf("bindings %+v, want the watermark and the fingerprint", res.Bindings)
 	}

@@ -103,3 +103,13 @@ func (c *Client) get(ctx context.Context, u string, limit int64) ([]byte, error)
 	}
 	return b, nil
 }
+
+// RecordOf is the Record that keeps a labeled result: its manifest store under every soft
+// binding the labeler signed into it (label.Result.Bindings).
+func RecordOf(res *label.Result) Record {
+	rec := Record{ManifestID: res.Manifest, Store: res.Store}
+	for _, b := range res.Bindings {
+		rec.Bindings = append(rec.Bindings, Binding{Alg: b.Alg, Value: b.Value})
+	}
+	return rec
+}

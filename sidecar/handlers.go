@@ -350,11 +350,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 // register keeps a labeled result's manifest store in the repository under every soft binding
 // the labeler signed into it (see label.Result.Bindings).
 func (s *Server) register(ctx context.Context, res *label.Result) error {
-	rec := repository.Record{ManifestID: res.Manifest, Store: res.Store}
-	for _, b := range res.Bindings {
-		rec.Bindings = append(rec.Bindings, repository.Binding{Alg: b.Alg, Value: b.Value})
-	}
-	return s.cfg.Repository.Put(ctx, rec)
+	return s.cfg.Repository.Put(ctx, repository.RecordOf(res))
 }
 
 // registerFailed answers a label whose manifest the repository could not keep: 503 with

@@ -134,11 +134,7 @@ func cmdLabel(ctx context.Context, e *env, args []string) int {
 		return errorf(e, "%v", err)
 	}
 	if repo != nil {
-		rec := repository.Record{ManifestID: res.Manifest, Store: res.Store}
-		for _, b := range res.Bindings {
-			rec.Bindings = append(rec.Bindings, repository.Binding{Alg: b.Alg, Value: b.Value})
-		}
-		if err := repo.Put(ctx, rec); err != nil {
+		if err := repo.Put(ctx, repository.RecordOf(res)); err != nil {
 			// A label whose manifest the repository lost could not be recovered from a stripped
 			// copy: the output is not left behind (unless it replaced the input).
 			if *out != "-" && !*inPlace {

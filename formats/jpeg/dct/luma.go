@@ -25,15 +25,9 @@ type LumaDelta = formats.LumaDelta
 // not RGB or CMYK, not a luma plane sampled below the others): otherwise the error wraps
 // formats.ErrUnsupported.
 func (m *Image) AddLuma(d LumaDelta) (changed int, err error) {
-	if len(m.Components) == 0 {
-		return 0, fmt.Errorf("%w: JPEG without components", formats.ErrMalformed)
-	}
-	if len(m.Components) != 1 && len(m.Components) != 3 || m.isRGB() || m.adobe && len(m.Components) == 3 && m.adobeTransform == 2 {
-		return 0, fmt.Errorf("%w: JPEG of %d components does not code luma in its first one", formats.ErrUnsupported, len(m.Components))
-	}
-	c := &m.Components[0]
-	if len(m.Components) == 3 && (c.H != m.hmax || c.V != m.vmax) {
-		return 0, fmt.Errorf("%w: JPEG whose luma is sampled %dx%d of %dx%d", formats.ErrUnsupported, c.H, c.V, m.hmax, m.vmax)
+	c, err := m.lumaComponent()
+	if err != nil {
+		return 0, err
 	}
 	// Rows of blocks are independent: they are shared among the cores.
 	workers := min(runtime.GOMAXPROCS(0), 4, c.BlocksHigh)
@@ -100,4 +94,22 @@ func (m *Image) addLumaRows(c *Component, d LumaDelta, next *atomic.Int64) (chan
 			}
 		}
 	}
+}
+
+// lumaComponent returns the component that codes luma at full resolution: the first one of a
+// grey or YCbCr JPEG whose luma is not sampled below the others. Anything else (RGB, CMYK,
+// YCCK, unusual sampling) is an error wrapping formats.ErrUnsupported.
+func (m *Image) lumaComponent() (*Component, error) {
+	n := len(m.Components)
+	if n == 0 {
+		return nil, fmt.Errorf("%w: JPEG without components", formats.ErrMalformed)
+	}
+	if n != 1 && n != 3 || m.isRGB() {
+		return nil, fmt.Errorf("%w: JPEG of %d components does not code luma in its first one", formats.ErrUnsupported, n)
+	}
+	c := &m.Components[0]
+	if n == 3 && (c.H != m.hmax || c.V != m.vmax) {
+		return nil, fmt.Errorf("%w: JPEG whose luma is sampled %dx%d of %dx%d", formats.ErrUnsupported, c.H, c.V, m.hmax, m.vmax)
+	}
+	return c, nil
 }

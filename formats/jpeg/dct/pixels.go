@@ -154,9 +154,9 @@ func (m *Image) Luma() (*image.Gray, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	c := &m.Components[0]
-	if len(m.Components) != 1 && len(m.Components) != 3 || m.isRGB() || len(m.Components) == 3 && (c.H != m.hmax || c.V != m.vmax) {
-		return nil, fmt.Errorf("%w: JPEG of %d components does not code luma at full resolution in its first one", formats.ErrUnsupported, len(m.Components))
+	c, err := m.lumaComponent()
+	if err != nil {
+		return nil, err
 	}
 	r := m.BlockAligned(m.Bounds())
 	g := image.NewGray(r)
