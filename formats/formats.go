@@ -167,6 +167,32 @@ type LumaMarker interface {
 	AddLuma(w io.Writer, mark LumaFunc) (PaintInfo, error)
 }
 
+// PictureEdit is what a labeler changes in a picture, made in one decoding and one encoding:
+// Overlay is composited first (a visible warning), then Luma's change is added (an invisible
+// watermark) to the overlaid picture. Either may be nil; Luma may also return a nil LumaDelta,
+// meaning no change. Final, when set, is given the picture as it will be written, decoded (to
+// within a decoder's rounding), before it is encoded: for a fingerprint of the pixels being
+// signed without decoding the output again. It must not keep or modify it.
+type PictureEdit struct {
+	Overlay OverlayFunc
+	Luma    LumaFunc
+	Final   func(pic image.Image) error
+}
+
+// EditInfo says what EditPicture did: Overlay and Luma are as Painter and LumaMarker report
+// them; an empty Method means the step was not asked for or made no change.
+type EditInfo struct {
+	Overlay PaintInfo
+	Luma    PaintInfo
+}
+
+// PictureEditor is implemented by image containers that can make a PictureEdit in one pass,
+// writing the container back with everything else kept, as Painter does. An error wrapping
+// ErrUnsupported means this picture needs the separate steps (Painter, then LumaMarker).
+type PictureEditor interface {
+	EditPicture(w io.Writer, e PictureEdit) (EditInfo, error)
+}
+
 // MediaDigester is implemented by containers that can digest their media samples (audio and
 // video) independently of how the file lays them out, so that a copy whose metadata was
 // stripped, or whose samples were remuxed, digests the same.

@@ -122,6 +122,7 @@ type Labeler struct {
 	defaults Options
 	now      func() time.Time
 	resolved resolveCache // what resolve makes of the defaults
+	overlays overlayCache // visible warnings last drawn
 }
 
 // New returns a Labeler that signs with s. defaults fill in what a call's Options leave empty.
@@ -263,9 +264,46 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		res.Warnings = append(res.Warnings, "the input's C2PA manifest could not be read and was replaced: "+err.Error())
 	}
 
-	// The visible warning is drawn first, so that the signed pixels are the badged ones.
-	if rv.badge != nil && strings.HasPrefix(f.MIME, "image/") {
-		painted, info, used, note, err := paint(c, rv.badge)
+	// The visible warning is drawn first, so that the signed pixels are the badged ones; the
+	// invisible watermark goes over the badged picture. Where the container can, both are made
+	// in one pass, which also fingerprints the pixels written.
+	var wmID *watermark.ID
+	var edited *pictureEdit
+	isPicture := strings.HasPrefix(f.MIME, "image/")
+	if pe, ok := c.(formats.PictureEditor); ok && isPicture && (rv.badge != nil || !o.NoWatermark) {
+		ed, err := editPicture(ctx, pe, rv.badge, &l.overlays, !o.NoWatermark)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("label: editing the picture: %w", ctx.Err())
+		case err == nil:
+			// Otherwise the separate steps below say what went wrong, or manage it.
+			edited = ed
+		}
+	}
+	if edited != nil {
+		if r, size, c, wc, err = reopen(edited.out, "edited"); err != nil {
+			return nil, err
+		}
+		if b := edited.badge; b != nil {
+			if b.note != "" {
+				res.Warnings = append(res.Warnings, b.note)
+			}
+			if info := edited.info.Overlay; !info.Changed.Empty() {
+				res.Visible = append(res.Visible, drawnNote(b.used, rv.badge.Style, info))
+				res.Drawn = info.Changed
+			}
+		}
+		if edited.markNote != "" {
+			res.Warnings = append(res.Warnings, edited.markNote)
+		}
+		if edited.marked {
+			id := edited.id
+			wmID, res.Watermark = &id, id.String()
+			res.Marked = edited.info.Luma.Method
+		}
+	}
+	if edited == nil && rv.badge != nil && isPicture {
+		painted, info, used, note, err := paint(c, rv.badge, &l.overlays)
 		if note != "" {
 			res.Warnings = append(res.Warnings, note)
 		}
@@ -280,18 +318,11 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 			if r, size, c, wc, err = reopen(painted, "badged"); err != nil {
 				return nil, err
 			}
-			v := fmt.Sprintf("%s drawn over %v (%s)", used, info.Changed, info.Method)
-			if used != rv.badge.Style {
-				v += fmt.Sprintf("; the policy's %s would cover too much of this picture", rv.badge.Style)
-			}
-			res.Visible = append(res.Visible, v)
+			res.Visible = append(res.Visible, drawnNote(used, rv.badge.Style, info))
 			res.Drawn = info.Changed
 		}
 	}
-
-	// The invisible watermark goes over the badged picture: it is part of the signed pixels.
-	var wmID *watermark.ID
-	if !o.NoWatermark && strings.HasPrefix(f.MIME, "image/") {
+	if edited == nil && !o.NoWatermark && isPicture {
 		marked, id, info, note := addWatermark(ctx, c)
 		if note != "" {
 			res.Warnings = append(res.Warnings, note)
@@ -352,8 +383,13 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 			Description:   "an invisible watermark (" + watermark.Alg + ") carrying an identifier bound to this manifest was added"})
 		spec.Actions = actions
 	}
-	if (wmID != nil || o.Fingerprint || rv.pol.Machine.Fingerprint) && strings.HasPrefix(f.MIME, "image/") {
-		code, err := fingerprint(r, size) // the pixels being signed, badge included
+	if (wmID != nil || o.Fingerprint || rv.pol.Machine.Fingerprint) && isPicture {
+		var code iscc.Code
+		if edited != nil {
+			code, err = edited.code, edited.codeErr // made from the pixels written
+		} else {
+			code, err = fingerprint(r, size) // the pixels being signed, badge included
+		}
 		if err == nil {
 			var a manifest.Assertion
 			var seq []byte

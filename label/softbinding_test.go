@@ -2,6 +2,7 @@ package label_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/ailabel/ailabel/sign"
 	"github.com/ailabel/ailabel/softbinding/iscc"
 	"github.com/ailabel/ailabel/watermark"
+	"github.com/ailabel/ailabel/watermark/photos"
 	"golang.org/x/image/draw"
 )
 
@@ -90,5 +92,56 @@ func TestFingerprintSoftBinding(t *testing.T) {
 	}
 	if r, _ := verifyBytes(t, labelBytes(t, l, in, label.Options{NoWatermark: true}), nil); len(r.SoftBindings) != 0 {
 		t.Fatalf("unasked soft binding %+v", r.SoftBindings)
+	}
+}
+
+// The fingerprint a one-pass JPEG edit records (made from the pixels of the coefficients it
+// writes, not from a second decoding of the file) is the one a verifier computes from the
+// labeled file with image/jpeg, to within a bit or two (the decoders' IDCTs round differently): colour and grey JPEGs of several
+// sizes and qualities, badged and watermarked.
+func TestEditedFingerprintMatchesDecoder(t *testing.T) {
+	c := newCreds(t, "Fingerprint", sign.KeyP256)
+	l := newLabeler(t, c)
+	worst := 0
+	for i, tc := range []struct {
+		w, h, q int
+		grey    bool
+	}{{256, 256, 75, false}, {640, 480, 90, false}, {480, 640, 60, false}, {1024, 768, 95, false}, {512, 384, 85, true}} {
+		var img image.Image = photos.Sized(tc.w, tc.h, i, 3)
+		if tc.grey {
+			g := image.NewGray(img.Bounds())
+			draw.Draw(g, g.Bounds(), img, image.Point{}, draw.Src)
+			img = g
+		}
+		in := encodeJPEG(t, img, tc.q)
+		var out bytes.Buffer
+		res, err := l.Label(context.Background(), bytes.NewReader(in), int64(len(in)), &out, label.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Watermark == "" || len(res.Visible) == 0 || !strings.Contains(res.Marked, "DCT domain") {
+			t.Fatalf("%dx%d: not badged and watermarked in one pass: %+v", tc.w, tc.h, res)
+		}
+		recorded, err := iscc.Parse(res.Fingerprint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, _, err := image.Decode(bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := iscc.FromImage(decoded, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := iscc.Hamming(recorded, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%dx%d q%d grey=%v: %d of 256 bits differ", tc.w, tc.h, tc.q, tc.grey, d)
+		worst = max(worst, d)
+	}
+	if worst > 2 {
+		t.Fatalf("a recorded fingerprint differs from the decoded picture's in %d bits", worst)
 	}
 }

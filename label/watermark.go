@@ -12,6 +12,7 @@ import (
 	"github.com/ailabel/ailabel/formats"
 	"github.com/ailabel/ailabel/manifest"
 	"github.com/ailabel/ailabel/softbinding/iscc"
+	"github.com/ailabel/ailabel/warning"
 	"github.com/ailabel/ailabel/watermark"
 )
 
@@ -39,13 +40,72 @@ func addWatermark(ctx context.Context, c formats.Container) ([]byte, watermark.I
 		}
 		return watermark.NewMark(pic, id, nil)
 	})
-	switch {
-	case errors.Is(err, watermark.ErrTooSmall):
-		return nil, id, info, "no invisible watermark: the picture is too small to carry one (" + err.Error() + ")"
-	case err != nil:
-		return nil, id, info, "no invisible watermark: " + err.Error()
+	if err != nil {
+		return nil, id, info, watermarkNote(err)
 	}
 	return buf.Bytes(), id, info, ""
+}
+
+// watermarkNote is the warning of a label whose picture could not be watermarked.
+func watermarkNote(err error) string {
+	if errors.Is(err, watermark.ErrTooSmall) {
+		return "no invisible watermark: the picture is too small to carry one (" + err.Error() + ")"
+	}
+	return "no invisible watermark: " + err.Error()
+}
+
+// pictureEdit is what editPicture made: the new picture's bytes, what was drawn and marked,
+// and the fingerprint of the pixels written.
+type pictureEdit struct {
+	out      []byte
+	info     formats.EditInfo
+	badge    *badge // nil when no visible warning was asked for
+	id       watermark.ID
+	marked   bool   // the watermark id was added
+	markNote string // why not, when it was asked for
+	code     iscc.Code
+	codeErr  error
+}
+
+// editPicture draws the visible warning spec asks for (nil: none), adds an invisible watermark
+// with a fresh random identifier (when mark) and fingerprints the result, in one decoding and
+// one encoding of the picture. An error (for instance one wrapping formats.ErrUnsupported: a
+// picture the one pass cannot edit) leaves the caller to take the separate steps.
+func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Spec, cache *overlayCache, mark bool) (*pictureEdit, error) {
+	p := &pictureEdit{}
+	var e formats.PictureEdit
+	if spec != nil {
+		p.badge = newBadge(spec, cache)
+		e.Overlay = p.badge.overlay
+	}
+	if mark {
+		if _, err := rand.Read(p.id[:]); err != nil {
+			return nil, err
+		}
+		e.Luma = func(pic image.Image) (formats.LumaDelta, error) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			m, err := watermark.NewMark(pic, p.id, nil)
+			if err != nil {
+				p.markNote = watermarkNote(err)
+				return nil, nil
+			}
+			p.marked = true
+			return m, nil
+		}
+	}
+	e.Final = func(pic image.Image) error {
+		p.code, p.codeErr = iscc.FromImage(pic, 256)
+		return ctx.Err()
+	}
+	var buf bytes.Buffer
+	info, err := pe.EditPicture(&buf, e)
+	if err != nil {
+		return nil, err
+	}
+	p.out, p.info = buf.Bytes(), info
+	return p, nil
 }
 
 // numberSoftBindings gives the second and later c2pa.soft-binding assertions the instance

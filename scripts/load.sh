@@ -2,6 +2,7 @@
 # Load test of `ailabel serve` on loopback, bounded in count and time.
 #
 #   scripts/load.sh [REQUESTS] [CONCURRENCY]     (defaults 10000 and 64)
+#   LOAD_ONLY=text|jpeg scripts/load.sh …        (one of the two runs)
 #
 # Needs Go and curl. Builds ailabel and the load client (scripts/loadclient), writes test keys,
 # starts the server on 127.0.0.1 with a random port, and for a 1 KB text and a 256 KB JPEG:
@@ -80,7 +81,11 @@ run() { # NAME FILE FORMAT
     echo "FAIL $name: the server labeled $((after - before)), want $((N + C)) ($N timed, $C warm-up)" >&2; fail=1
   fi
 }
-run "1 KB text" "$work/in.txt" text
-run "256 KB JPEG" "$work/in.jpg" jpeg
+case ${LOAD_ONLY:-} in
+  ""|text) run "1 KB text" "$work/in.txt" text ;;&
+  ""|jpeg) run "256 KB JPEG" "$work/in.jpg" jpeg ;;
+  text) ;;
+  *) echo "LOAD_ONLY must be text or jpeg" >&2; exit 2 ;;
+esac
 echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
 exit $fail

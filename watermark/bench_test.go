@@ -143,3 +143,15 @@ func BenchmarkEmbed12MPFoliageNRGBA(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewMarkSmall is the fixed cost of a mark (analysis on the 96-cell grid, one closed-
+// loop simulation): what dominates labeling a small picture, e.g. a 512×512 thumbnail.
+func BenchmarkNewMarkSmall(b *testing.B) {
+	y := toYCbCr420(photos.Sized(512, 512, 1, 5))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := NewMark(y, ID{1, 2, 3, 4, 5, 6, 7, 8}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

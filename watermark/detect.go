@@ -221,15 +221,16 @@ func (s *searcher) aligned(sc float64) hypothesis {
 // local RMS of the residual (a (2·energyR+1)² box, floored at energyEps),
 // clipping to ±clipSigmas. Brightness scaling then leaves it unchanged.
 func whiten(b []float32, nx, ny int) []float32 {
-	mean := boxFilter(b, nx, ny, whitenR)
 	res := make([]float32, len(b))
+	tmp := make([]float32, len(b))
 	sq := make([]float32, len(b))
+	boxFilterInto(res, tmp, b, nx, ny, whitenR) // the local mean
 	for i, v := range b {
-		d := v - mean[i]
+		d := v - res[i]
 		res[i] = d
 		sq[i] = d * d
 	}
-	en := boxFilter(sq, nx, ny, energyR)
+	en := boxFilterInto(sq, tmp, sq, nx, ny, energyR)
 	for i, d := range res {
 		v := d / float32(math.Sqrt(float64(en[i])+energyEps*energyEps))
 		res[i] = min(max(v, -clipSigmas), clipSigmas)
@@ -239,8 +240,17 @@ func whiten(b []float32, nx, ny int) []float32 {
 
 // boxFilter returns the mean over a (2r+1)² window, shrunk at the borders.
 func boxFilter(src []float32, nx, ny, r int) []float32 {
-	tmp := make([]float32, len(src))
+	return boxFilterInto(make([]float32, len(src)), make([]float32, len(src)), src, nx, ny, r)
+}
+
+// boxFilterInto is boxFilter writing to dst, with tmp (len(src) values) as working space; dst
+// may be src.
+func boxFilterInto(dst, tmp, src []float32, nx, ny, r int) []float32 {
 	pre := make([]float32, nx+1)
+	inv := make([]float32, nx) // 1 / the window's width at each column
+	for i := range inv {
+		inv[i] = 1 / float32(min(i+r+1, nx)-max(i-r, 0))
+	}
 	for j := range ny {
 		row := src[j*nx : (j+1)*nx]
 		for i, v := range row {
@@ -249,11 +259,11 @@ func boxFilter(src []float32, nx, ny, r int) []float32 {
 		t := tmp[j*nx : (j+1)*nx]
 		for i := range t {
 			lo, hi := max(i-r, 0), min(i+r+1, nx)
-			t[i] = (pre[hi] - pre[lo]) / float32(hi-lo)
+			t[i] = (pre[hi] - pre[lo]) * inv[i]
 		}
 	}
-	// Vertical pass row-wise: a running sum of rows.
-	out := make([]float32, len(src))
+	// Vertical pass row-wise: a running sum of rows (src is no longer read).
+	out := dst
 	acc := make([]float32, nx)
 	lo, hi := 0, 0 // rows [lo, hi) are in acc
 	for j := range ny {

@@ -104,21 +104,36 @@ func NewMark(img image.Image, id ID, o *Options) (*Mark, error) {
 // cells around it (from half-cell means of luma and luma²), clamped to
 // [actMin, actMax].
 func activity(hmean, hsq []float32, bx, by, nx, ny int) []float32 {
+	// Separable window sums: per half-cell row, the sums over each cell's six columns
+	// [2i-2, 2i+4) (prefix sums, float64); then per cell, the sum of its six rows.
+	h1 := make([]float64, by*nx)
+	h2 := make([]float64, by*nx)
+	p1 := make([]float64, bx+1)
+	p2 := make([]float64, bx+1)
+	for y := range by {
+		for x := range bx {
+			p1[x+1] = p1[x] + float64(hmean[y*bx+x])
+			p2[x+1] = p2[x] + float64(hsq[y*bx+x])
+		}
+		for i := range nx {
+			lo, hi := max(2*i-2, 0), min(2*i+4, bx)
+			h1[y*nx+i] = p1[hi] - p1[lo]
+			h2[y*nx+i] = p2[hi] - p2[lo]
+		}
+	}
 	act := make([]float32, nx*ny)
 	for j := range ny {
+		y0, y1 := max(2*j-2, 0), min(2*j+4, by)
 		for i := range nx {
-			var m1, m2 float32
-			n := 0
-			for y := max(2*j-2, 0); y < min(2*j+4, by); y++ {
-				for x := max(2*i-2, 0); x < min(2*i+4, bx); x++ {
-					m1 += hmean[y*bx+x]
-					m2 += hsq[y*bx+x]
-					n++
-				}
+			var m1, m2 float64
+			for y := y0; y < y1; y++ {
+				m1 += h1[y*nx+i]
+				m2 += h2[y*nx+i]
 			}
-			m1 /= float32(n)
-			m2 /= float32(n)
-			a := float32(math.Sqrt(float64(max(m2-m1*m1, 0))))
+			n := float64((y1 - y0) * (min(2*i+4, bx) - max(2*i-2, 0)))
+			m1 /= n
+			m2 /= n
+			a := float32(math.Sqrt(max(m2-m1*m1, 0)))
 			act[j*nx+i] = min(max(a, actMin), actMax)
 		}
 	}
@@ -147,8 +162,15 @@ func (m *Mark) Bounds() image.Rectangle { return m.bounds }
 // dst[0 … Bounds().Dx()-1]; dst[i] belongs to column Bounds().Min.X + i.
 // Rows outside the bounds get zeros. It is safe for concurrent use.
 func (m *Mark) LumaRow(y int, dst []float32) {
-	m.lumaRow(y, dst, make([]float32, m.nx))
+	var buf [512]float32 // on the stack for pictures up to 511 cells wide
+	row := buf[:]
+	if m.nx+1 > len(buf) {
+		row = make([]float32, m.nx+1)
+	}
+	m.lumaRow(y, dst, row)
 }
+
+// lumaRow is LumaRow with rowBuf (at least m.nx+1 values) as working space.
 
 func (m *Mark) lumaRow(y int, dst, rowBuf []float32) {
 	w := min(len(dst), m.bounds.Dx())
@@ -162,11 +184,11 @@ func (m *Mark) lumaRow(y int, dst, rowBuf []float32) {
 	if f > 0 {
 		r1 = m.s[(q+1)*m.nx : (q+2)*m.nx]
 	}
-	row := rowBuf[:m.nx]
-	for i := range row {
+	row := rowBuf[:m.nx+1]
+	for i := range m.nx {
 		row[i] = r0[i] + f*(r1[i]-r0[i])
 	}
-	row = append(row, row[m.nx-1]) // xq = nx-1 has weight 0 on the right
+	row[m.nx] = row[m.nx-1] // xq = nx-1 has weight 0 on the right
 	for x := range w {
 		i := m.xq[x]
 		a := row[i]
@@ -244,7 +266,7 @@ func (m *Mark) apply(h, w int, fn func(y int, d []float32)) {
 		y0, y1 := k*h/nw, (k+1)*h/nw
 		wg.Go(func() {
 			d := make([]float32, w)
-			buf := make([]float32, m.nx, m.nx+1)
+			buf := make([]float32, m.nx+1)
 			for y := y0; y < y1; y++ {
 				m.lumaRow(m.bounds.Min.Y+y, d, buf)
 				fn(y, d)

@@ -91,3 +91,86 @@ func TestAddLumaGrey(t *testing.T) {
 	}
 	formatstest.CheckLumaAdded(t, g, after, formatstest.Wave{A: 4, P: 32}, 0.9, 6)
 }
+
+// EditPicture makes, in one pass, byte for byte the JPEG that Paint then AddLuma make in two
+// (the coefficients survive the encoding in between unchanged), gives the luma function the
+// painted picture, and shows Final the pixels image/jpeg decodes from the output, to a level.
+func TestEditPictureIsPaintThenAddLuma(t *testing.T) {
+	for _, grey := range []bool{false, true} {
+		var pic image.Image = testPicture(333, 251)
+		if grey {
+			g := image.NewGray(pic.Bounds())
+			for y := 0; y < 251; y++ {
+				for x := 0; x < 333; x++ {
+					g.Set(x, y, pic.At(x, y))
+				}
+			}
+			pic = g
+		}
+		var in bytes.Buffer
+		if err := stdjpeg.Encode(&in, pic, &stdjpeg.Options{Quality: 80}); err != nil {
+			t.Fatal(err)
+		}
+		ov := image.NewNRGBA(image.Rect(0, 0, 90, 40))
+		for i := range ov.Pix {
+			ov.Pix[i] = []uint8{250, 30, 20, 200}[i%4]
+		}
+		overlay := func(b image.Rectangle) (image.Image, image.Rectangle, error) {
+			return ov, image.Rect(17, 190, 107, 230), nil
+		}
+		wave := formatstest.Wave{A: 3, P: 40}
+		var lumaSeen [2]image.Image
+		mark := func(k int) formats.LumaFunc {
+			return func(p image.Image) (formats.LumaDelta, error) { lumaSeen[k] = p; return wave, nil }
+		}
+
+		var painted, twoPass bytes.Buffer
+		if _, err := openBytes(t, in.Bytes()).Paint(&painted, overlay); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := openBytes(t, painted.Bytes()).AddLuma(&twoPass, mark(0)); err != nil {
+			t.Fatal(err)
+		}
+		var onePass bytes.Buffer
+		var final image.Image
+		info, err := openBytes(t, in.Bytes()).EditPicture(&onePass, formats.PictureEdit{
+			Overlay: overlay, Luma: mark(1),
+			Final: func(p image.Image) error { final = p; return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(onePass.Bytes(), twoPass.Bytes()) {
+			t.Fatalf("grey=%v: one pass (%d bytes) differs from Paint then AddLuma (%d bytes)", grey, onePass.Len(), twoPass.Len())
+		}
+		if info.Overlay.Changed.Empty() || info.Luma.Changed != pic.Bounds() {
+			t.Fatalf("grey=%v: info %+v", grey, info)
+		}
+		for y := 0; y < 251; y++ {
+			for x := 0; x < 333; x++ {
+				if lumaSeen[0].At(x, y) != lumaSeen[1].At(x, y) {
+					t.Fatalf("grey=%v: the luma function saw another picture at (%d,%d)", grey, x, y)
+				}
+			}
+		}
+		dec, err := stdjpeg.Decode(bytes.NewReader(onePass.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if final == nil || final.Bounds() != dec.Bounds() {
+			t.Fatalf("grey=%v: Final saw %v", grey, final)
+		}
+		off := 0
+		for y := 0; y < 251; y++ {
+			for x := 0; x < 333; x++ {
+				a, b := color.GrayModel.Convert(final.At(x, y)).(color.Gray), color.GrayModel.Convert(dec.At(x, y)).(color.Gray)
+				if d := int(a.Y) - int(b.Y); d > 2 || d < -2 {
+					t.Fatalf("grey=%v: Final's pixel (%d,%d) is %d, image/jpeg decodes %d", grey, x, y, a.Y, b.Y)
+				} else if d != 0 {
+					off++
+				}
+			}
+		}
+		t.Logf("grey=%v: %d of %d pixels of Final differ from image/jpeg's decoding by a level or two", grey, off, 333*251)
+	}
+}

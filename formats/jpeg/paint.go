@@ -82,20 +82,31 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 	if err != nil {
 		return info, fmt.Errorf("jpeg: making the overlay: %w", err)
 	}
-	if ov == nil {
+	if ov == nil || paint.Rect(bounds, ov, at).Empty() {
 		return f.copyUnchanged(w)
 	}
-	clip := paint.Rect(bounds, ov, at)
-	if clip.Empty() {
-		return f.copyUnchanged(w)
-	}
-	region := m.BlockAligned(clip)
-	px, err := m.Pixels(region)
-	if err != nil {
+	if info, err = paintDCT(m, ov, at); err != nil {
 		if errors.Is(err, formats.ErrUnsupported) {
 			return f.paintFull(w, overlay, m, err)
 		}
 		return info, fmt.Errorf("jpeg: Paint: %w", err)
+	}
+	if err := encodeTo(w, m, "painted"); err != nil {
+		return info, err
+	}
+	return info, nil
+}
+
+// paintDCT composites ov (its pixel at ov.Bounds().Min lands on at.Min) onto the decoded m,
+// re-coding only the MCUs it covers. It needs an overlay that meets the picture.
+func paintDCT(m *dct.Image, ov image.Image, at image.Rectangle) (formats.PaintInfo, error) {
+	var info formats.PaintInfo
+	bounds := m.Bounds()
+	clip := paint.Rect(bounds, ov, at)
+	region := m.BlockAligned(clip)
+	px, err := m.Pixels(region)
+	if err != nil {
+		return info, err
 	}
 	var painted image.Image
 	switch p := px.(type) {
@@ -107,17 +118,7 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 		return info, fmt.Errorf("jpeg: internal error: dct.Pixels returned %T", px)
 	}
 	if err := m.Replace(region, painted); err != nil {
-		if errors.Is(err, formats.ErrUnsupported) {
-			return f.paintFull(w, overlay, m, err)
-		}
-		return info, fmt.Errorf("jpeg: Paint: %w", err)
-	}
-	ew := &errWriter{w: w}
-	if err := m.Encode(ew); err != nil {
-		if ew.err != nil {
-			err = ew.err
-		}
-		return info, fmt.Errorf("jpeg: writing the painted JPEG: %w", err)
+		return info, err
 	}
 	mw, mh := mcuSize(m)
 	cols, rows := ceilDiv(bounds.Dx(), mw), ceilDiv(bounds.Dy(), mh)
@@ -128,6 +129,18 @@ func (f *File) Paint(w io.Writer, overlay formats.OverlayFunc) (formats.PaintInf
 		info.Method += "; the progressive input is written sequential"
 	}
 	return info, nil
+}
+
+// encodeTo writes m to w; what names the picture in errors ("painted", "watermarked").
+func encodeTo(w io.Writer, m *dct.Image, what string) error {
+	ew := &errWriter{w: w}
+	if err := m.Encode(ew); err != nil {
+		if ew.err != nil {
+			err = ew.err
+		}
+		return fmt.Errorf("jpeg: writing the %s JPEG: %w", what, err)
+	}
+	return nil
 }
 
 // copyUnchanged writes the input as it is.
@@ -154,7 +167,7 @@ func paintYCbCr(p *image.YCbCr, ov image.Image, at, clip image.Rectangle) *image
 	changed := make([]bool, cw*clip.Dy())
 	for y := clip.Min.Y; y < clip.Max.Y; y++ {
 		for x := clip.Min.X; x < clip.Max.X; x++ {
-			s := paint.NRGBA64(ov.At(x+d.X, y+d.Y))
+			s := paint.At(ov, x+d.X, y+d.Y)
 			if s.A == 0 {
 				continue
 			}
@@ -223,7 +236,7 @@ func paintGray(p *image.Gray, ov image.Image, at, clip image.Rectangle) *image.G
 	d := ov.Bounds().Min.Sub(at.Min)
 	for y := clip.Min.Y; y < clip.Max.Y; y++ {
 		for x := clip.Min.X; x < clip.Max.X; x++ {
-			s := paint.NRGBA64(ov.At(x+d.X, y+d.Y))
+			s := paint.At(ov, x+d.X, y+d.Y)
 			if s.A == 0 {
 				continue
 			}

@@ -24,7 +24,7 @@ func Composite(dst draw.Image, ov image.Image, at image.Rectangle) image.Rectang
 	d := ov.Bounds().Min.Sub(at.Min)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			s := NRGBA64(ov.At(x+d.X, y+d.Y))
+			s := At(ov, x+d.X, y+d.Y)
 			if s.A == 0 {
 				continue
 			}
@@ -54,6 +54,20 @@ func NRGBA64(c color.Color) color.NRGBA64 {
 		return color.NRGBA64{c.Y, c.Y, c.Y, 0xffff}
 	}
 	return color.NRGBA64Model.Convert(c).(color.NRGBA64)
+}
+
+// At is NRGBA64(img.At(x, y)), read straight from the samples (no allocation) for the
+// *image.NRGBA overlays warning.Render makes.
+func At(img image.Image, x, y int) color.NRGBA64 {
+	if m, ok := img.(*image.NRGBA); ok {
+		if !image.Pt(x, y).In(m.Rect) {
+			return color.NRGBA64{}
+		}
+		i := m.PixOffset(x, y)
+		p := m.Pix[i : i+4 : i+4]
+		return color.NRGBA64{uint16(p[0]) * 0x101, uint16(p[1]) * 0x101, uint16(p[2]) * 0x101, uint16(p[3]) * 0x101}
+	}
+	return NRGBA64(img.At(x, y))
 }
 
 // Over composites s over d, both non-premultiplied 16-bit.

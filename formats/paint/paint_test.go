@@ -50,3 +50,23 @@ func TestComposite(t *testing.T) {
 		}
 	}
 }
+
+// At reads *image.NRGBA directly and agrees with NRGBA64(img.At) everywhere, outside the
+// bounds included, for it and for other image types.
+func TestAtMatchesNRGBA64(t *testing.T) {
+	m := image.NewNRGBA(image.Rect(3, 5, 9, 8))
+	for i := range m.Pix {
+		m.Pix[i] = uint8(i * 37)
+	}
+	g := image.NewGray(image.Rect(0, 0, 4, 4))
+	g.Pix[5] = 200
+	for _, img := range []image.Image{m, g} {
+		for y := -1; y < 10; y++ {
+			for x := -1; x < 11; x++ {
+				if a, b := At(img, x, y), NRGBA64(img.At(x, y)); a != b {
+					t.Fatalf("%T (%d,%d): At %v, NRGBA64 %v", img, x, y, a, b)
+				}
+			}
+		}
+	}
+}

@@ -42,21 +42,20 @@ func FromImage(img image.Image, bits int) (Code, error) {
 // coefficient: 1 when it is strictly greater than the block's median.
 func softHashImage(pixels []byte, nbits int) []byte {
 	var m [32][32]float64 // m[row][col]
-	row := make([]float64, 32)
+	var scratch, col [32]float64
 	for r := range 32 {
 		for c := range 32 {
-			row[c] = float64(pixels[r*32+c])
+			m[r][c] = float64(pixels[r*32+c])
 		}
-		copy(m[r][:], dct(row))
+		dctInPlace(m[r][:], scratch[:])
 	}
-	col := make([]float64, 32)
 	for c := range 32 {
 		for r := range 32 {
 			col[r] = m[r][c]
 		}
-		d := dct(col)
+		dctInPlace(col[:], scratch[:])
 		for r := range 32 {
-			m[r][c] = d[r]
+			m[r][c] = col[r]
 		}
 	}
 	out := make([]byte, nbits/8)
@@ -86,25 +85,38 @@ func softHashImage(pixels []byte, nbits int) []byte {
 	return out
 }
 
-// dct is the unnormalised DCT-II in Nayuki's recursive fast form; len(v) must be a power of two.
-// The evaluation order matters: a direct O(N²) DCT leaves rounding noise that changes bits.
-func dct(v []float64) []float64 {
+// dctCos[n][i] is the divisor of dct's odd half for length n: cos((i+½)π/n)·2.
+var dctCos = func() map[int][]float64 {
+	t := map[int][]float64{}
+	for n := 2; n <= 32; n *= 2 {
+		c := make([]float64, n/2)
+		for i := range c {
+			c[i] = math.Cos((float64(i)+0.5)*math.Pi/float64(n)) * 2.0
+		}
+		t[n] = c
+	}
+	return t
+}()
+
+// dctInPlace replaces v by its unnormalised DCT-II, in Nayuki's recursive fast form (len(v) a
+// power of two up to 32), using scratch (len(v) values) and v itself as working space. The
+// evaluation order matters: a direct O(N²) DCT leaves rounding noise that changes bits.
+func dctInPlace(v, scratch []float64) {
 	n := len(v)
 	if n == 1 {
-		return []float64{v[0]}
+		return
 	}
 	half := n / 2
-	alpha := make([]float64, half)
-	beta := make([]float64, half)
+	alpha, beta := scratch[:half], scratch[half:n]
+	cs := dctCos[n]
 	for i := range half {
 		alpha[i] = v[i] + v[n-1-i]
-		beta[i] = (v[i] - v[n-1-i]) / (math.Cos((float64(i)+0.5)*math.Pi/float64(n)) * 2.0)
+		beta[i] = (v[i] - v[n-1-i]) / cs[i]
 	}
-	alpha = dct(alpha)
-	beta = dct(beta)
-	out := make([]float64, 0, n)
+	dctInPlace(alpha, v[:half])
+	dctInPlace(beta, v[half:])
 	for i := range half - 1 {
-		out = append(out, alpha[i], beta[i]+beta[i+1])
+		v[2*i], v[2*i+1] = alpha[i], beta[i]+beta[i+1]
 	}
-	return append(out, alpha[half-1], beta[half-1])
+	v[n-2], v[n-1] = alpha[half-1], beta[half-1]
 }

@@ -35,6 +35,14 @@ func Normalize(img image.Image) ([]byte, error) {
 	if int64(w)*int64(h) > MaxPixels {
 		return nil, fmt.Errorf("iscc: normalize: image %d×%d has over %d pixels", w, h, MaxPixels)
 	}
+	switch m := img.(type) {
+	case *image.Gray:
+		// Grey pixels are their own grey value ((19595+38470+7471)·v + 32768) >> 16 = v, and
+		// opaque: steps 1 and 3 leave them as they are.
+		return normalizeGray(m), nil
+	case *image.YCbCr:
+		return normalizeYCbCr(m), nil
+	}
 	// 1. Fill transparency with white: out = DIV255(255·(255−a) + c·a), exact for a = 255.
 	rgb := flattenRGB(img)
 	// 2. Trim the border of pixel (0,0)'s colour.
@@ -100,6 +108,75 @@ func flattenRGB(img image.Image) []byte {
 		}
 	}
 	return rgb
+}
+
+// normalizeGray is Normalize for a grey picture: trim, then resize.
+func normalizeGray(g *image.Gray) []byte {
+	b := g.Bounds()
+	w, h := b.Dx(), b.Dy()
+	pix := g.Pix[g.PixOffset(b.Min.X, b.Min.Y):]
+	row := func(y int) []byte { return pix[y*g.Stride : y*g.Stride+w] }
+	v0 := pix[0]
+	x0, y0, x1, y1 := w, h, 0, 0
+	for y := range h {
+		for x, v := range row(y) {
+			if v != v0 {
+				x0, x1 = min(x0, x), max(x1, x+1)
+				y0, y1 = min(y0, y), max(y1, y+1)
+			}
+		}
+	}
+	if x1 == 0 {
+		x0, y0, x1, y1 = 0, 0, w, h
+	}
+	cw, ch := x1-x0, y1-y0
+	grey := make([]byte, cw*ch)
+	for y := range ch {
+		copy(grey[y*cw:(y+1)*cw], row(y + y0)[x0:x1])
+	}
+	return resizeBicubic(grey, cw, ch, 32, 32)
+}
+
+// normalizeYCbCr is Normalize for a YCbCr picture (opaque): one pass converts each pixel to
+// RGB (as color.YCbCr's RGBA does), finds the border to trim and writes the grey value; then
+// the trimmed grey is resized.
+func normalizeYCbCr(m *image.YCbCr) []byte {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	grey := make([]byte, w*h)
+	yi, ci := m.YOffset(b.Min.X, b.Min.Y), m.COffset(b.Min.X, b.Min.Y)
+	r0, g0, b0 := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+	x0, y0, x1, y1 := w, h, 0, 0
+	for y := range h {
+		row := grey[y*w : (y+1)*w]
+		inside := false // a pixel of this row differs from pixel (0,0)
+		lo, hi := w, 0
+		for x := range w {
+			yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
+			r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			row[x] = byte((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(bl) + 0x8000) >> 16)
+			if r != r0 || g != g0 || bl != b0 {
+				inside = true
+				lo, hi = min(lo, x), max(hi, x+1)
+			}
+		}
+		if inside {
+			x0, x1 = min(x0, lo), max(x1, hi)
+			y0, y1 = min(y0, y), max(y1, y+1)
+		}
+	}
+	if x1 == 0 {
+		x0, y0, x1, y1 = 0, 0, w, h
+	}
+	cw, ch := x1-x0, y1-y0
+	if cw != w || ch != h {
+		trimmed := make([]byte, cw*ch)
+		for y := range ch {
+			copy(trimmed[y*cw:(y+1)*cw], grey[(y+y0)*w+x0:(y+y0)*w+x1])
+		}
+		grey = trimmed
+	}
+	return resizeBicubic(grey, cw, ch, 32, 32)
 }
 
 // div255 divides by 255 with rounding, as Pillow's DIV255 does.
