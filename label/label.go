@@ -271,7 +271,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	var edited *pictureEdit
 	isPicture := strings.HasPrefix(f.MIME, "image/")
 	if pe, ok := c.(formats.PictureEditor); ok && isPicture && (rv.badge != nil || !o.NoWatermark) {
-		ed, err := editPicture(ctx, pe, rv.badge, &l.overlays, !o.NoWatermark)
+		ed, err := editPicture(ctx, pe, rv.badge, &l.overlays, !o.NoWatermark, o.Fingerprint || rv.pol.Machine.Fingerprint)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: editing the picture: %w", ctx.Err())

@@ -68,10 +68,10 @@ type pictureEdit struct {
 }
 
 // editPicture draws the visible warning spec asks for (nil: none), adds an invisible watermark
-// with a fresh random identifier (when mark) and fingerprints the result, in one decoding and
-// one encoding of the picture. An error (for instance one wrapping formats.ErrUnsupported: a
+// with a fresh random identifier (when mark) and fingerprints the result (when mark or
+// fingerprint), in one decoding and one encoding of the picture. An error (for instance one wrapping formats.ErrUnsupported: a
 // picture the one pass cannot edit) leaves the caller to take the separate steps.
-func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Spec, cache *overlayCache, mark bool) (*pictureEdit, error) {
+func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Spec, cache *overlayCache, mark, fingerprint bool) (*pictureEdit, error) {
 	p := &pictureEdit{}
 	var e formats.PictureEdit
 	if spec != nil {
@@ -95,9 +95,12 @@ func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Sp
 			return m, nil
 		}
 	}
-	e.Final = func(pic image.Image) error {
-		p.code, p.codeErr = iscc.FromImage(pic, 256)
-		return ctx.Err()
+	p.codeErr = errors.New("not asked for")
+	if fingerprint || mark {
+		e.Final = func(pic image.Image) error {
+			p.code, p.codeErr = iscc.FromImage(pic, 256)
+			return ctx.Err()
+		}
 	}
 	var buf bytes.Buffer
 	info, err := pe.EditPicture(&buf, e)
