@@ -271,7 +271,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	var edited *pictureEdit
 	isPicture := strings.HasPrefix(f.MIME, "image/")
 	if pe, ok := c.(formats.PictureEditor); ok && isPicture && (rv.badge != nil || !o.NoWatermark) {
-		ed, err := editPicture(ctx, pe, rv.badge, &l.overlays, !o.NoWatermark, o.Fingerprint || rv.pol.Machine.Fingerprint)
+		// A watermarked picture's label carries its fingerprint too (see below).
+		ed, err := editPicture(ctx, pe, rv.badge, &l.overlays, !o.NoWatermark, !o.NoWatermark || o.Fingerprint || rv.pol.Machine.Fingerprint)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: editing the picture: %w", ctx.Err())
@@ -385,7 +386,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	}
 	if (wmID != nil || o.Fingerprint || rv.pol.Machine.Fingerprint) && isPicture {
 		var code iscc.Code
-		if edited != nil {
+		if edited != nil && edited.fingerprinted {
 			code, err = edited.code, edited.codeErr // made from the pixels written
 		} else {
 			code, err = fingerprint(r, size) // the pixels being signed, badge included

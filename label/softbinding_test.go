@@ -97,8 +97,8 @@ func TestFingerprintSoftBinding(t *testing.T) {
 
 // The fingerprint a one-pass JPEG edit records (made from the pixels of the coefficients it
 // writes, not from a second decoding of the file) is the one a verifier computes from the
-// labeled file with image/jpeg, to within a bit or two (the decoders' IDCTs round differently): colour and grey JPEGs of several
-// sizes and qualities, badged and watermarked.
+// labeled file with image/jpeg, to within a bit or two (the decoders' IDCTs round
+// differently): colour and grey JPEGs of several sizes and qualities, badged and watermarked.
 func TestEditedFingerprintMatchesDecoder(t *testing.T) {
 	c := newCreds(t, "Fingerprint", sign.KeyP256)
 	l := newLabeler(t, c)

@@ -63,14 +63,17 @@ type pictureEdit struct {
 	id       watermark.ID
 	marked   bool   // the watermark id was added
 	markNote string // why not, when it was asked for
-	code     iscc.Code
-	codeErr  error
+
+	fingerprinted bool // code and codeErr are set
+	code          iscc.Code
+	codeErr       error
 }
 
 // editPicture draws the visible warning spec asks for (nil: none), adds an invisible watermark
-// with a fresh random identifier (when mark) and fingerprints the result (when mark or
-// fingerprint), in one decoding and one encoding of the picture. An error (for instance one wrapping formats.ErrUnsupported: a
-// picture the one pass cannot edit) leaves the caller to take the separate steps.
+// with a fresh random identifier (when mark) and fingerprints the pixels written (when
+// fingerprint), in one decoding and one encoding of the picture. An error (for instance one
+// wrapping formats.ErrUnsupported: a picture the one pass cannot edit) leaves the caller to
+// take the separate steps.
 func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Spec, cache *overlayCache, mark, fingerprint bool) (*pictureEdit, error) {
 	p := &pictureEdit{}
 	var e formats.PictureEdit
@@ -95,10 +98,10 @@ func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Sp
 			return m, nil
 		}
 	}
-	p.codeErr = errors.New("not asked for")
-	if fingerprint || mark {
+	if fingerprint {
 		e.Final = func(pic image.Image) error {
 			p.code, p.codeErr = iscc.FromImage(pic, 256)
+			p.fingerprinted = true
 			return ctx.Err()
 		}
 	}

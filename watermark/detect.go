@@ -263,7 +263,6 @@ func boxFilterInto(dst, tmp, src []float32, nx, ny, r int) []float32 {
 		}
 	}
 	// Vertical pass row-wise: a running sum of rows (src is no longer read).
-	out := dst
 	acc := make([]float32, nx)
 	lo, hi := 0, 0 // rows [lo, hi) are in acc
 	for j := range ny {
@@ -278,12 +277,12 @@ func boxFilterInto(dst, tmp, src []float32, nx, ny, r int) []float32 {
 			}
 		}
 		inv := 1 / float32(hi-lo)
-		o := out[j*nx : (j+1)*nx]
+		o := dst[j*nx : (j+1)*nx]
 		for i, v := range acc {
 			o[i] = v * inv
 		}
 	}
-	return out
+	return dst
 }
 
 // searcher folds the whitened grid for scale/phase hypotheses.

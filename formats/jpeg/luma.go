@@ -65,8 +65,8 @@ func lumaDCT(m *dct.Image, mark formats.LumaFunc) (formats.PaintInfo, error) {
 // EditPicture makes e's changes (formats.PictureEditor) with one decoding into DCT coefficients
 // and one encoding: the overlay as Paint draws it, then the luma change as AddLuma adds it, then
 // Final sees the picture decoded from the coefficients as written (an *image.YCbCr, or
-// *image.Gray for a grey JPEG). JPEGs Paint would re-encode in full, and
-// those AddLuma refuses, give an error wrapping formats.ErrUnsupported.
+// *image.Gray for a grey JPEG). JPEGs Paint would re-encode in full, and those AddLuma
+// refuses, give an error wrapping formats.ErrUnsupported.
 func (f *File) EditPicture(w io.Writer, e formats.PictureEdit) (formats.EditInfo, error) {
 	var info formats.EditInfo
 	if f.r == nil {

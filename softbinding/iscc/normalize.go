@@ -129,12 +129,7 @@ func normalizeGray(g *image.Gray) []byte {
 	if x1 == 0 {
 		x0, y0, x1, y1 = 0, 0, w, h
 	}
-	cw, ch := x1-x0, y1-y0
-	grey := make([]byte, cw*ch)
-	for y := range ch {
-		copy(grey[y*cw:(y+1)*cw], row(y + y0)[x0:x1])
-	}
-	return resizeBicubic(grey, cw, ch, 32, 32)
+	return resizeWindow(pix, g.Stride, x0, y0, x1, y1)
 }
 
 // normalizeYCbCr is Normalize for a YCbCr picture (opaque): one pass converts each pixel to
@@ -168,13 +163,19 @@ func normalizeYCbCr(m *image.YCbCr) []byte {
 	if x1 == 0 {
 		x0, y0, x1, y1 = 0, 0, w, h
 	}
+	return resizeWindow(grey, w, x0, y0, x1, y1)
+}
+
+// resizeWindow resizes the window [x0, x1) × [y0, y1) of a grey plane with the given stride to
+// 32×32 (step 4), copying the window out first unless its rows are already contiguous.
+func resizeWindow(pix []byte, stride, x0, y0, x1, y1 int) []byte {
 	cw, ch := x1-x0, y1-y0
-	if cw != w || ch != h {
-		trimmed := make([]byte, cw*ch)
-		for y := range ch {
-			copy(trimmed[y*cw:(y+1)*cw], grey[(y+y0)*w+x0:(y+y0)*w+x1])
-		}
-		grey = trimmed
+	if cw == stride {
+		return resizeBicubic(pix[y0*stride:y1*stride], cw, ch, 32, 32)
+	}
+	grey := make([]byte, cw*ch)
+	for y := range ch {
+		copy(grey[y*cw:(y+1)*cw], pix[(y+y0)*stride+x0:(y+y0)*stride+x1])
 	}
 	return resizeBicubic(grey, cw, ch, 32, 32)
 }

@@ -11,21 +11,6 @@ import (
 	"github.com/ailabel/ailabel/formats"
 )
 
-// basis[x][u] is C(u)/2 * cos((2x+1)uπ/16), C(0) = 1/√2: the orthonormal 8-point DCT-II basis.
-// The 2-D transforms of T.81 A.3.3 are F = Bᵀ f B and f = B F Bᵀ.
-var basis = func() (b [8][8]float64) {
-	for x := 0; x < 8; x++ {
-		for u := 0; u < 8; u++ {
-			c := 0.5
-			if u == 0 {
-				c = 0.5 / math.Sqrt2
-			}
-			b[x][u] = c * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16)
-		}
-	}
-	return b
-}()
-
 // aan[k] is the scale of output k of the Arai-Agui-Nakajima 8-point DCT relative to the
 // orthonormal one: 1 for k = 0, cos(kπ/16)·√2 otherwise.
 var aan = func() (a [8]float64) {
@@ -131,7 +116,7 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 	}
 	if !ac {
 		// A flat block: every sample is DC/8.
-		v := uint8(min(max(math.Round(f[0]+128), 0), 255))
+		v := toSample(f[0])
 		for i := range out {
 			out[i] = v
 		}
@@ -144,10 +129,14 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 		idct1(f[y*8:], 1) // rows
 	}
 	for i, v := range f {
-		// round(v + 128) clamped to 0…255: truncating the clamped v + 128.5 is the same but
-		// for values within rounding noise of a tie.
-		out[i] = uint8(int32(min(max(v+128.5, 0), 255)))
+		out[i] = toSample(v)
 	}
+}
+
+// toSample level-shifts an inverse-transformed value and rounds it to a sample: round(v + 128),
+// ties away from zero, clamped to 0…255 (truncating the clamped v + 128.5 is exactly that).
+func toSample(v float64) uint8 {
+	return uint8(int32(min(max(v+128.5, 0), 255)))
 }
 
 // forward is the 2-D DCT of 64 values in natural order (F = Bᵀ f B, T.81 A.3.3), computed with

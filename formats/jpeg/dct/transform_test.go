@@ -6,6 +6,21 @@ import (
 	"testing"
 )
 
+// basis[x][u] is C(u)/2 * cos((2x+1)uπ/16), C(0) = 1/√2: the orthonormal 8-point DCT-II basis.
+// The 2-D transforms of T.81 A.3.3 are F = Bᵀ f B and f = B F Bᵀ.
+var basis = func() (b [8][8]float64) {
+	for x := 0; x < 8; x++ {
+		for u := 0; u < 8; u++ {
+			c := 0.5
+			if u == 0 {
+				c = 0.5 / math.Sqrt2
+			}
+			b[x][u] = c * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16)
+		}
+	}
+	return b
+}()
+
 // idctReference and forwardReference are the plain separable sums the fast transforms are
 // checked against; idctExact gives idctReference's samples before rounding.
 func idctExact(blk []int16, q *[64]uint16) (out [64]float64) {
