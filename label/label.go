@@ -272,7 +272,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	isPicture := strings.HasPrefix(f.MIME, "image/")
 	if pe, ok := c.(formats.PictureEditor); ok && isPicture && (rv.badge != nil || !o.NoWatermark) {
 		// A watermarked picture's label carries its fingerprint too (see below).
-		ed, err := editPicture(ctx, pe, rv.badge, &l.overlays, !o.NoWatermark, !o.NoWatermark || o.Fingerprint || rv.pol.Machine.Fingerprint)
+		ed, err := editPicture(ctx, pe, size, rv.badge, &l.overlays, !o.NoWatermark, !o.NoWatermark || o.Fingerprint || rv.pol.Machine.Fingerprint)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: editing the picture: %w", ctx.Err())

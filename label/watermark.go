@@ -73,8 +73,8 @@ type pictureEdit struct {
 // with a fresh random identifier (when mark) and fingerprints the pixels written (when
 // fingerprint), in one decoding and one encoding of the picture. An error (for instance one
 // wrapping formats.ErrUnsupported: a picture the one pass cannot edit) leaves the caller to
-// take the separate steps.
-func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Spec, cache *overlayCache, mark, fingerprint bool) (*pictureEdit, error) {
+// take the separate steps. size is the input's, for the output buffer.
+func editPicture(ctx context.Context, pe formats.PictureEditor, size int64, spec *warning.Spec, cache *overlayCache, mark, fingerprint bool) (*pictureEdit, error) {
 	p := &pictureEdit{}
 	var e formats.PictureEdit
 	if spec != nil {
@@ -106,6 +106,9 @@ func editPicture(ctx context.Context, pe formats.PictureEditor, spec *warning.Sp
 		}
 	}
 	var buf bytes.Buffer
+	if size < 1<<30 {
+		buf.Grow(int(size) + 4096) // the edited picture is about the input's size: one allocation
+	}
 	info, err := pe.EditPicture(&buf, e)
 	if err != nil {
 		return nil, err

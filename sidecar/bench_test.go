@@ -26,6 +26,7 @@ func BenchmarkLabel(b *testing.B) {
 	}{
 		{"text-1KB", []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. ", 23))},
 		{"jpeg", sample(b, "sample.jpg")},
+		{"jpeg-256KB", padJPEG(sample(b, "sample.jpg"), 256<<10)}, // as scripts/load.sh sends
 	} {
 		b.Run(in.name, func(b *testing.B) {
 			b.SetBytes(int64(len(in.body)))
@@ -42,4 +43,17 @@ func BenchmarkLabel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// padJPEG returns jpg grown to size bytes by COM segments of filler after SOI, as
+// scripts/load.sh makes its 256 KB JPEG.
+func padJPEG(jpg []byte, size int) []byte {
+	out := append([]byte(nil), jpg[:2]...)
+	for pad := size - len(jpg); pad > 4; {
+		n := min(pad-4, 65533)
+		out = append(out, 0xff, 0xfe, byte((n+2)>>8), byte(n+2))
+		out = append(out, bytes.Repeat([]byte{'x'}, n)...)
+		pad -= n + 4
+	}
+	return append(out, jpg[2:]...)
 }

@@ -118,6 +118,11 @@ func (f *spooled) Close() error {
 // memBody is the largest body kept in memory; larger ones go to a temporary file.
 const memBody = 1 << 20
 
+// outSlack is the room reserved for a labeled output beyond the input's size: the manifest
+// store (about 10 KB for a picture with its soft bindings, four times that for text, whose
+// manifest is written as variation selectors), metadata and the visible warning.
+const outSlack = 64 << 10
+
 // getBuf returns an empty buffer from the server's pool.
 func (s *Server) getBuf() *bytes.Buffer {
 	if b, ok := s.bufs.Get().(*bytes.Buffer); ok {
@@ -168,6 +173,12 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request) *body {
 		_ = rc.SetReadDeadline(dl)
 	}
 	buf := s.getBuf()
+	if cl := r.ContentLength; cl > 0 {
+		// Room for the whole body (and the read that finds its end) at once, rather than a
+		// doubling and a copy per power of two; the length is the client's word, so at most
+		// what memory takes anyway.
+		buf.Grow(int(min(cl, memBody)) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(rd, memBody+1))
 	out := &body{buf: buf, s: s}
 	if err == nil && n > memBody {
@@ -254,6 +265,17 @@ func verb(r *http.Request) string {
 	return "label"
 }
 
+// working waits, in arrival order, for one of the Config.Workers slots, until ctx ends; done
+// gives the slot back.
+func (s *Server) working(ctx context.Context) (done func(), err error) {
+	select {
+	case s.work <- struct{}{}:
+		return func() { <-s.work }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // handleLabel is POST /v1/label.
 func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	l := s.labeler.Load()
@@ -279,6 +301,7 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	if in.file == nil {
 		outBuf = s.getBuf()
 		defer s.putBuf(outBuf)
+		outBuf.Grow(int(in.size) + outSlack) // the content plus what labeling adds, in one piece
 		dst = outBuf
 	} else {
 		if outFile, err = s.tempFile(); err != nil {
@@ -291,7 +314,13 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Repository != nil {
 		o.Fingerprint = true // so that a stripped copy can be traced back (see Config.Repository)
 	}
+	done, err := s.working(r.Context())
+	if err != nil {
+		contentError(w, r, err)
+		return
+	}
 	res, err := l.Label(r.Context(), in, in.size, dst, o)
+	done()
 	if err != nil {
 		contentError(w, r, err)
 		return
@@ -335,7 +364,13 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer in.Close()
+	done, err := s.working(r.Context())
+	if err != nil {
+		contentError(w, r, err)
+		return
+	}
 	rep, err := label.Verify(r.Context(), in.ReaderAt, in.size, label.VerifyOptions{Trust: s.cfg.Trust})
+	done()
 	if err != nil {
 		contentError(w, r, err)
 		return

@@ -20,6 +20,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,12 @@ type Config struct {
 	// MaxInflight bounds the requests labeled, verified or proxied at once; past it requests
 	// get 503 with Retry-After. 0 means DefaultMaxInflight.
 	MaxInflight int
+	// Workers bounds the requests being labeled or verified at the same moment (the part that
+	// uses the CPU); the other admitted requests wait their turn in arrival order, within their
+	// time limit. Running about as many as there are cores keeps each one's working set in the
+	// caches and its latency short, rather than sharing the cores among every request in flight.
+	// 0 means runtime.GOMAXPROCS(0).
+	Workers int
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout configure the http.Server of Serve; 0
 	// means the Default… constants.
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
@@ -92,7 +99,8 @@ type Server struct {
 	tokens   [][32]byte // SHA-256 of each token, compared in constant time
 	labeler  atomic.Pointer[label.Labeler]
 	modify   atomic.Pointer[func(*http.Response) error] // the proxy's labeling, with labeler
-	sem      chan struct{}
+	sem      chan struct{}                              // requests admitted (Config.MaxInflight)
+	work     chan struct{}                              // requests labeling or verifying (Config.Workers)
 	log      *slog.Logger
 	m        *metrics
 	mux      *http.ServeMux
@@ -124,6 +132,9 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.MaxInflight <= 0 {
 		s.cfg.MaxInflight = DefaultMaxInflight
 	}
+	if s.cfg.Workers <= 0 {
+		s.cfg.Workers = runtime.GOMAXPROCS(0)
+	}
 	if s.cfg.ReadHeaderTimeout <= 0 {
 		s.cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
@@ -146,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	s.sem = make(chan struct{}, s.cfg.MaxInflight)
+	s.work = make(chan struct{}, s.cfg.Workers)
 	s.m = newMetrics()
 	if cfg.Signer != nil {
 		if err := s.SetSigner(cfg.Signer); err != nil {

@@ -310,6 +310,30 @@ func TestRequestTimeout(t *testing.T) {
 	ts.healthy(t)
 }
 
+// TestWorkers: admitted requests wait for a worker slot (Config.Workers) and get 408 when their
+// time runs out while waiting; once a slot is free they are labeled and verified.
+func TestWorkers(t *testing.T) {
+	ts := start(t, func(c *sidecar.Config) { c.Workers = 2; c.RequestTimeout = 400 * time.Millisecond })
+	text := []byte("A paragraph the model wrote.\n")
+	release := ts.HoldWorkers()
+	t0 := time.Now()
+	wantError(t, ts.do(t, "POST", "/v1/label", token, bytes.NewReader(text)), 408, "timeout")
+	wantError(t, ts.do(t, "POST", "/v1/verify", token, bytes.NewReader(text)), 408, "timeout")
+	if d := time.Since(t0); d < 700*time.Millisecond {
+		t.Errorf("two requests without a worker answered in %v, before their time limits", d)
+	}
+	// A request waiting when a slot comes free is served.
+	got := make(chan *http.Response, 1)
+	go func() { got <- ts.do(t, "POST", "/v1/label", token, bytes.NewReader(text)) }()
+	time.Sleep(100 * time.Millisecond)
+	release()
+	resp := <-got
+	if b := readAll(t, resp); resp.StatusCode != 200 || !bytes.Contains(b, []byte("A paragraph")) {
+		t.Fatalf("after the workers came free: %d %s", resp.StatusCode, b)
+	}
+	ts.healthy(t)
+}
+
 // TestGracefulShutdown: Shutdown waits for a request in flight, which completes.
 func TestGracefulShutdown(t *testing.T) {
 	ts := start(t, nil)

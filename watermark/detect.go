@@ -117,10 +117,13 @@ func analyse(img image.Image) (*result, error) {
 	sp := float64(short) / gridCells / 2 // base sample spacing: half a nominal cell
 	bx, by := gridCount(ww, sp), gridCount(wh, sp)
 	base, _ := downsample(newLumaSource(src), sp, 0, bx, by, false)
-	white := whiten(base, bx, by)
+	white := whitenInto(takeF32(len(base)), base, bx, by)
+	giveF32(base)
+	defer giveF32(white)
 
 	l := theLayout()
-	s := newSearcher(white, bx, by, l)
+	s := takeSearcher(white, bx, by, l)
+	defer giveSearcher(s) // results keep their own folds, never the searcher's
 	var best hypothesis
 	best.z = math.Inf(-1)
 	var scales []float64
@@ -221,9 +224,14 @@ func (s *searcher) aligned(sc float64) hypothesis {
 // local RMS of the residual (a (2·energyR+1)² box, floored at energyEps),
 // clipping to ±clipSigmas. Brightness scaling then leaves it unchanged.
 func whiten(b []float32, nx, ny int) []float32 {
-	res := make([]float32, len(b))
-	tmp := make([]float32, len(b))
-	sq := make([]float32, len(b))
+	return whitenInto(make([]float32, len(b)), b, nx, ny)
+}
+
+// whitenInto is whiten writing to res (len(b) values).
+func whitenInto(res, b []float32, nx, ny int) []float32 {
+	tmp, sq := takeF32(len(b)), takeF32(len(b))
+	defer giveF32(tmp)
+	defer giveF32(sq)
 	boxFilterInto(res, tmp, b, nx, ny, whitenR) // the local mean
 	for i, v := range b {
 		d := v - res[i]

@@ -208,8 +208,10 @@ func (sv simView) simulate(l *layout, base, g []float32, nx, ny int) ([bchN]floa
 	}
 	b := host
 	if base != nil {
-		b = make([]float32, len(host))
-		cells := make([]float32, nx*ny)
+		b = takeF32(len(host))
+		defer giveF32(b)
+		cells := takeF32(nx * ny)
+		defer giveF32(cells)
 		for j := range ny {
 			trow := l.bit[(j%tileCells)*tileCells:]
 			for i := range nx {
@@ -239,7 +241,10 @@ func (sv simView) simulate(l *layout, base, g []float32, nx, ny int) ([bchN]floa
 			b[i] += v
 		}
 	}
-	s := newSearcher(whiten(b, bx, by), bx, by, l)
+	wb := whitenInto(takeF32(len(b)), b, bx, by)
+	defer giveF32(wb)
+	s := takeSearcher(wb, bx, by, l)
+	defer giveSearcher(s)
 	h := s.tryKeep(1, ph, ph)
 	h.dx, h.dy = 0, 0
 	var res result

@@ -100,7 +100,7 @@ func lumaImage(img image.Image) image.Image {
 	r := src.r
 	g := image.NewGray(r)
 	h := r.Dy()
-	nw := max(1, min(workers(), h))
+	nw := max(1, min(workersFor(r.Dx()*h), h))
 	var wg sync.WaitGroup
 	for k := range nw {
 		y0, y1 := k*h/nw, (k+1)*h/nw
@@ -159,6 +159,20 @@ func gridCount(length int, sp float64) int {
 // workers returns the number of goroutines to split pixel work over.
 func workers() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
 
+// parallelMin is the smallest picture, in pixels, whose pixel work is split over goroutines.
+// Below it the work takes a few milliseconds at most and splitting costs more CPU (wake-ups,
+// idle cores spinning) than it saves; a server labeling many small pictures at once keeps its
+// cores busy with requests instead.
+const parallelMin = 1 << 20
+
+// workersFor returns the number of goroutines for pixel work over a picture of that many pixels.
+func workersFor(pixels int) int {
+	if pixels < parallelMin {
+		return 1
+	}
+	return workers()
+}
+
 // downsample area-averages the luma of src over a grid of nx×ny samples of
 // spacing sp pixels, the first starting at pixel coordinate (off, off).
 // With wantSq it also returns the area mean of luma².
@@ -166,11 +180,13 @@ func downsample(src *lumaSource, sp, off float64, nx, ny int, wantSq bool) (mean
 	w, h := src.r.Dx(), src.r.Dy()
 	xs := makeSpans(w, nx, sp, off)
 	ys := makeSpans(h, ny, sp, off)
-	mean = make([]float32, nx*ny)
+	mean = takeF32(nx * ny)
+	clear(mean)
 	if wantSq {
-		sq = make([]float32, nx*ny)
+		sq = takeF32(nx * ny)
+		clear(sq)
 	}
-	nw := min(workers(), ny)
+	nw := max(1, min(workersFor(w*h), ny))
 	var wg sync.WaitGroup
 	for k := range nw {
 		j0, j1 := k*ny/nw, (k+1)*ny/nw

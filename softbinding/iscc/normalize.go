@@ -141,14 +141,22 @@ func normalizeYCbCr(m *image.YCbCr) []byte {
 	grey := make([]byte, w*h)
 	yi, ci := m.YOffset(b.Min.X, b.Min.Y), m.COffset(b.Min.X, b.Min.Y)
 	r0, g0, b0 := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+	// Chroma offsets are a column part plus a row part, for every subsampling: the column part
+	// is tabulated once.
+	cx := make([]int, w)
+	for x := range w {
+		cx[x] = m.COffset(b.Min.X+x, b.Min.Y) - ci
+	}
 	x0, y0, x1, y1 := w, h, 0, 0
 	for y := range h {
 		row := grey[y*w : (y+1)*w]
 		inside := false // a pixel of this row differs from pixel (0,0)
 		lo, hi := w, 0
-		for x := range w {
-			yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
-			r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):][:w]
+		crow := m.COffset(b.Min.X, b.Min.Y+y)
+		cbs, crs := m.Cb[crow:], m.Cr[crow:]
+		for x, yv := range yrow {
+			r, g, bl := color.YCbCrToRGB(yv, cbs[cx[x]], crs[cx[x]])
 			row[x] = byte((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(bl) + 0x8000) >> 16)
 			if r != r0 || g != g0 || bl != b0 {
 				inside = true

@@ -3,6 +3,7 @@ package dct
 import (
 	"fmt"
 	"image"
+	"runtime"
 
 	"github.com/ailabel/ailabel/formats"
 )
@@ -221,4 +222,18 @@ func (m *Image) Quality() (q int, ok bool) {
 		}
 	}
 	return best, false
+}
+
+// parallelBlocks is the smallest number of luma blocks (a megapixel) whose pixel work is split
+// over goroutines. Below it the work takes a few milliseconds at most and splitting it costs more
+// CPU than it saves; a server labeling many small pictures at once keeps its cores busy with
+// requests instead.
+const parallelBlocks = 1 << 14
+
+// workersFor returns the number of goroutines for work over that many blocks in that many rows.
+func workersFor(blocks, rows int) int {
+	if blocks < parallelBlocks {
+		return 1
+	}
+	return max(1, min(runtime.GOMAXPROCS(0), 4, rows))
 }

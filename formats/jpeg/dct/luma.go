@@ -3,7 +3,6 @@ package dct
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -30,8 +29,11 @@ func (m *Image) AddLuma(d LumaDelta) (changed int, err error) {
 		return 0, err
 	}
 	// Rows of blocks are independent: they are shared among the cores.
-	workers := min(runtime.GOMAXPROCS(0), 4, c.BlocksHigh)
+	workers := workersFor(c.BlocksWide*c.BlocksHigh, c.BlocksHigh)
 	var next, total atomic.Int64
+	if workers == 1 {
+		return m.addLumaRows(c, d, &next), nil
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() { total.Add(int64(m.addLumaRows(c, d, &next))) })

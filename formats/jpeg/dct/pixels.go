@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/ailabel/ailabel/formats"
@@ -221,7 +220,11 @@ func (m *Image) Luma() (*image.Gray, error) {
 	g := image.NewGray(r)
 	// Bands of whole rows of luma blocks are independent: decode them on up to four cores.
 	blockRows := (r.Dy() + 7) / 8
-	workers := max(1, min(runtime.GOMAXPROCS(0), 4, blockRows))
+	workers := workersFor(blockRows*((r.Dx()+7)/8), blockRows)
+	if workers == 1 {
+		m.decodePlane(c, r, g.Pix, g.Stride)
+		return g.SubImage(m.Bounds()).(*image.Gray), nil
+	}
 	var wg sync.WaitGroup
 	for i := range workers {
 		y0 := r.Min.Y + blockRows*i/workers*8
