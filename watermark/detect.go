@@ -241,7 +241,13 @@ func whitenInto(res, b []float32, nx, ny int) []float32 {
 	en := boxFilterInto(sq, tmp, sq, nx, ny, energyR)
 	for i, d := range res {
 		v := d / float32(math.Sqrt(float64(en[i])+energyEps*energyEps))
-		res[i] = min(max(v, -clipSigmas), clipSigmas)
+		// min and max, without their branches for NaN and signed zeros (which v never is).
+		if v > clipSigmas {
+			v = clipSigmas
+		} else if v < -clipSigmas {
+			v = -clipSigmas
+		}
+		res[i] = v
 	}
 	return res
 }
@@ -254,40 +260,70 @@ func boxFilter(src []float32, nx, ny, r int) []float32 {
 // boxFilterInto is boxFilter writing to dst, with tmp (len(src) values) as working space; dst
 // may be src.
 func boxFilterInto(dst, tmp, src []float32, nx, ny, r int) []float32 {
-	pre := make([]float32, nx+1)
-	inv := make([]float32, nx) // 1 / the window's width at each column
-	for i := range inv {
+	var stack [2 * 512]float32
+	var pre, inv []float32
+	if nx+1 <= 512 {
+		pre, inv = stack[:nx+1], stack[512:512+nx]
+	} else {
+		pre, inv = make([]float32, nx+1), make([]float32, nx)
+	}
+	for i := range inv { // 1 / the window's width at each column
 		inv[i] = 1 / float32(min(i+r+1, nx)-max(i-r, 0))
 	}
+	// Columns whose window is whole: [lo, hi) = [r, nx-r); the others are clipped at a border.
+	lo, hi := min(r, nx), max(nx-r, 0)
 	for j := range ny {
 		row := src[j*nx : (j+1)*nx]
+		var sum float32 // in a register: reading pre[i] back would wait for its store
 		for i, v := range row {
-			pre[i+1] = pre[i] + v
+			sum += v
+			pre[i+1] = sum
 		}
 		t := tmp[j*nx : (j+1)*nx]
-		for i := range t {
-			lo, hi := max(i-r, 0), min(i+r+1, nx)
-			t[i] = (pre[hi] - pre[lo]) * inv[i]
+		for i := range lo {
+			t[i] = (pre[min(i+r+1, nx)] - pre[0]) * inv[i]
+		}
+		if lo < hi {
+			w := inv[lo]
+			a, b := pre[:hi-r], pre[lo+r+1:hi+r+1]
+			tt := t[lo:hi]
+			for i := range tt {
+				tt[i] = (b[i] - a[i]) * w
+			}
+		}
+		for i := max(hi, lo); i < nx; i++ {
+			t[i] = (pre[min(i+r+1, nx)] - pre[max(i-r, 0)]) * inv[i]
 		}
 	}
 	// Vertical pass row-wise: a running sum of rows (src is no longer read).
-	acc := make([]float32, nx)
-	lo, hi := 0, 0 // rows [lo, hi) are in acc
+	var acc []float32
+	if nx <= 512 {
+		acc = stack[:nx]
+		clear(acc)
+	} else {
+		acc = make([]float32, nx)
+	}
+	top, bottom := 0, 0 // rows [top, bottom) are in acc
 	for j := range ny {
-		for ; hi < min(j+r+1, ny); hi++ {
-			for i, v := range tmp[hi*nx : (hi+1)*nx] {
+		for ; bottom < min(j+r+1, ny); bottom++ {
+			add := tmp[bottom*nx : (bottom+1)*nx]
+			add = add[:len(acc)]
+			for i, v := range add {
 				acc[i] += v
 			}
 		}
-		for ; lo < j-r; lo++ {
-			for i, v := range tmp[lo*nx : (lo+1)*nx] {
+		for ; top < j-r; top++ {
+			sub := tmp[top*nx : (top+1)*nx]
+			sub = sub[:len(acc)]
+			for i, v := range sub {
 				acc[i] -= v
 			}
 		}
-		inv := 1 / float32(hi-lo)
+		w := 1 / float32(bottom-top)
 		o := dst[j*nx : (j+1)*nx]
+		o = o[:len(acc)]
 		for i, v := range acc {
-			o[i] = v * inv
+			o[i] = v * w
 		}
 	}
 	return dst

@@ -114,9 +114,11 @@ func activity(hmean, hsq []float32, bx, by, nx, ny int) []float32 {
 	p1 := make([]float64, bx+1)
 	p2 := make([]float64, bx+1)
 	for y := range by {
+		var s1, s2 float64 // in registers: reading p1[x] back would wait for its store
 		for x := range bx {
-			p1[x+1] = p1[x] + float64(hmean[y*bx+x])
-			p2[x+1] = p2[x] + float64(hsq[y*bx+x])
+			s1 += float64(hmean[y*bx+x])
+			s2 += float64(hsq[y*bx+x])
+			p1[x+1], p2[x+1] = s1, s2
 		}
 		for i := range nx {
 			lo, hi := max(2*i-2, 0), min(2*i+4, bx)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -61,6 +62,67 @@ func TestBoxFilter(t *testing.T) {
 			}
 			if d := math.Abs(s/float64(n) - float64(got[j*nx+i])); d > 1e-5 {
 				t.Fatalf("(%d,%d): %v, want %v", i, j, got[j*nx+i], s/float64(n))
+			}
+		}
+	}
+}
+
+// boxFilterPlain is boxFilterInto as first written (a min/max per column, fresh buffers): the
+// faster one must give the same bits, which the tuned thresholds of the detector rely on.
+func boxFilterPlain(src []float32, nx, ny, r int) []float32 {
+	dst, tmp := make([]float32, len(src)), make([]float32, len(src))
+	pre := make([]float32, nx+1)
+	inv := make([]float32, nx)
+	for i := range inv {
+		inv[i] = 1 / float32(min(i+r+1, nx)-max(i-r, 0))
+	}
+	for j := range ny {
+		for i, v := range src[j*nx : (j+1)*nx] {
+			pre[i+1] = pre[i] + v
+		}
+		for i := range nx {
+			lo, hi := max(i-r, 0), min(i+r+1, nx)
+			tmp[j*nx+i] = (pre[hi] - pre[lo]) * inv[i]
+		}
+	}
+	acc := make([]float32, nx)
+	lo, hi := 0, 0
+	for j := range ny {
+		for ; hi < min(j+r+1, ny); hi++ {
+			for i, v := range tmp[hi*nx : (hi+1)*nx] {
+				acc[i] += v
+			}
+		}
+		for ; lo < j-r; lo++ {
+			for i, v := range tmp[lo*nx : (lo+1)*nx] {
+				acc[i] -= v
+			}
+		}
+		inv := 1 / float32(hi-lo)
+		for i, v := range acc {
+			dst[j*nx+i] = v * inv
+		}
+	}
+	return dst
+}
+
+func TestBoxFilterBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, sz := range [][2]int{{1, 1}, {3, 2}, {4, 7}, {5, 5}, {9, 9}, {10, 3}, {13, 9}, {192, 192}, {600, 40}} {
+		for _, r := range []int{1, 2, 4, 7} {
+			nx, ny := sz[0], sz[1]
+			src := make([]float32, nx*ny)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 40)
+			}
+			want := boxFilterPlain(src, nx, ny, r)
+			got := boxFilter(src, nx, ny, r)
+			inPlace := slices.Clone(src) // dst may be src
+			boxFilterInto(inPlace, make([]float32, len(src)), inPlace, nx, ny, r)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(inPlace[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%d×%d r=%d: sample %d is %v (in place %v), want %v", nx, ny, r, i, got[i], inPlace[i], want[i])
+				}
 			}
 		}
 	}

@@ -108,3 +108,19 @@ func TestNormalizeGrayPath(t *testing.T) {
 		}
 	}
 }
+
+// TestYCbCrToRGBSplit: chromaTerms then rgbOf give color.YCbCrToRGB's bytes for every input.
+func TestYCbCrToRGBSplit(t *testing.T) {
+	for cb := range 256 {
+		for cr := range 256 {
+			rc, gc, bc := chromaTerms(uint8(cb), uint8(cr))
+			for y := range 256 {
+				r, g, b := rgbOf(uint8(y), rc, gc, bc)
+				wr, wg, wb := color.YCbCrToRGB(uint8(y), uint8(cb), uint8(cr))
+				if r != wr || g != wg || b != wb {
+					t.Fatalf("Y'CbCr %d %d %d: %d %d %d, want %d %d %d", y, cb, cr, r, g, b, wr, wg, wb)
+				}
+			}
+		}
+	}
+}

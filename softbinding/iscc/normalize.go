@@ -142,21 +142,30 @@ func normalizeYCbCr(m *image.YCbCr) []byte {
 	yi, ci := m.YOffset(b.Min.X, b.Min.Y), m.COffset(b.Min.X, b.Min.Y)
 	r0, g0, b0 := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
 	// Chroma offsets are a column part plus a row part, for every subsampling: the column part
-	// is tabulated once.
+	// is tabulated once, and each chroma row's terms of the conversion once per row.
 	cx := make([]int, w)
 	for x := range w {
 		cx[x] = m.COffset(b.Min.X+x, b.Min.Y) - ci
 	}
+	nc := cx[w-1] + 1
+	rc, gc, bc := make([]int32, nc), make([]int32, nc), make([]int32, nc)
+	lastRow := -1
 	x0, y0, x1, y1 := w, h, 0, 0
 	for y := range h {
 		row := grey[y*w : (y+1)*w]
 		inside := false // a pixel of this row differs from pixel (0,0)
 		lo, hi := w, 0
 		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):][:w]
-		crow := m.COffset(b.Min.X, b.Min.Y+y)
-		cbs, crs := m.Cb[crow:], m.Cr[crow:]
+		if crow := m.COffset(b.Min.X, b.Min.Y+y); crow != lastRow {
+			cbs, crs := m.Cb[crow:crow+nc], m.Cr[crow:crow+nc]
+			for i := range nc {
+				rc[i], gc[i], bc[i] = chromaTerms(cbs[i], crs[i])
+			}
+			lastRow = crow
+		}
 		for x, yv := range yrow {
-			r, g, bl := color.YCbCrToRGB(yv, cbs[cx[x]], crs[cx[x]])
+			c := cx[x]
+			r, g, bl := rgbOf(yv, rc[c], gc[c], bc[c])
 			row[x] = byte((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(bl) + 0x8000) >> 16)
 			if r != r0 || g != g0 || bl != b0 {
 				inside = true
@@ -172,6 +181,27 @@ func normalizeYCbCr(m *image.YCbCr) []byte {
 		x0, y0, x1, y1 = 0, 0, w, h
 	}
 	return resizeWindow(grey, w, x0, y0, x1, y1)
+}
+
+// chromaTerms and rgbOf are color.YCbCrToRGB split in two, so that the chroma terms of a
+// subsampled picture are computed once per chroma sample (TestYCbCrToRGBSplit checks every
+// input against the standard library).
+func chromaTerms(cb, cr uint8) (r, g, b int32) {
+	cb1, cr1 := int32(cb)-128, int32(cr)-128
+	return 91881 * cr1, -22554*cb1 - 46802*cr1, 116130 * cb1
+}
+
+func rgbOf(y uint8, rc, gc, bc int32) (r, g, b uint8) {
+	yy := int32(y) * 0x10101
+	return clip16(yy + rc), clip16(yy + gc), clip16(yy + bc)
+}
+
+// clip16 is v>>16 clipped to [0, 255] (v < 2^24 + 2^23).
+func clip16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
 }
 
 // resizeWindow resizes the window [x0, x1) × [y0, y1) of a grey plane with the given stride to
@@ -293,8 +323,10 @@ func resizeBicubic(src []byte, w, h, ow, oh int) []byte {
 			row := src[y*w : (y+1)*w]
 			for xx := range ow {
 				s := int64(1) << (precisionBits - 1)
-				for i, k := range hc.k[xx] {
-					s += int64(row[hc.min[xx]+i]) * int64(k)
+				ks := hc.k[xx]
+				px := row[hc.min[xx]:][:len(ks)] // one bounds check for the window
+				for i, k := range ks {
+					s += int64(px[i]) * int64(k)
 				}
 				tmp[y*ow+xx] = clip8(s)
 			}

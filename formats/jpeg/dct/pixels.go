@@ -104,16 +104,19 @@ func fdct1(p []float64, s int) {
 // it falls within that of a rounding boundary.
 func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 	var f [64]float64
-	ac := false
+	var cols, colsAC uint8 // columns with a nonzero coefficient; with one below the first row
 	for k := 0; k < 64; k++ {
 		if blk[k] == 0 {
 			continue
 		}
 		n := unzig[k]
 		f[n] = float64(blk[k]) * float64(q[k]) * aan2[n]
-		ac = ac || k > 0
+		cols |= 1 << (n & 7)
+		if n >= 8 {
+			colsAC |= 1 << (n & 7)
+		}
 	}
-	if !ac {
+	if cols <= 1 && colsAC == 0 {
 		// A flat block: every sample is DC/8.
 		v := toSample(f[0])
 		for i := range out {
@@ -121,8 +124,26 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 		}
 		return
 	}
+	// The 1-D transform of (a, 0, …, 0) is (a, …, a) exactly, and of zeros zeros: such columns
+	// and rows are filled rather than transformed (the same values, bit for bit).
 	for u := 0; u < 8; u++ {
-		idct1(f[u:], 8) // columns
+		switch bit := uint8(1) << u; {
+		case colsAC&bit != 0:
+			idct1(f[u:], 8) // columns
+		case cols&bit != 0:
+			for y := 8; y < 64; y += 8 {
+				f[u+y] = f[u]
+			}
+		}
+	}
+	if cols == 1 { // every row is (a, 0, …, 0)
+		for y := 0; y < 64; y += 8 {
+			v := toSample(f[y])
+			for x := range 8 {
+				out[y+x] = v
+			}
+		}
+		return
 	}
 	for y := 0; y < 8; y++ {
 		idct1(f[y*8:], 1) // rows
@@ -135,7 +156,13 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 // toSample level-shifts an inverse-transformed value and rounds it to a sample: round(v + 128),
 // ties away from zero, clamped to 0…255 (truncating the clamped v + 128.5 is exactly that).
 func toSample(v float64) uint8 {
-	return uint8(int32(min(max(v+128.5, 0), 255)))
+	v += 128.5
+	if v < 0 { // min and max without their branches for NaN and signed zeros (v is finite)
+		v = 0
+	} else if v > 255 {
+		v = 255
+	}
+	return uint8(int32(v))
 }
 
 // forward is the 2-D DCT of 64 values in natural order (F = Bᵀ f B, T.81 A.3.3), computed with

@@ -157,3 +157,63 @@ func BenchmarkIDCT(b *testing.B) {
 		}
 	})
 }
+
+// idctFull is idct without its shortcuts for constant columns and rows: every column and row
+// transformed. The shortcuts must give the same samples, bit for bit.
+func idctFull(blk []int16, q *[64]uint16, out *[64]uint8) {
+	var f [64]float64
+	for k := 0; k < 64; k++ {
+		n := unzig[k]
+		f[n] = float64(blk[k]) * float64(q[k]) * aan2[n]
+	}
+	for u := 0; u < 8; u++ {
+		idct1(f[u:], 8)
+	}
+	for y := 0; y < 8; y++ {
+		idct1(f[y*8:], 1)
+	}
+	for i, v := range f {
+		out[i] = toSample(v)
+	}
+}
+
+func TestIDCTShortcutsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var q [64]uint16
+	for i := range q {
+		q[i] = uint16(1 + rng.IntN(40))
+	}
+	blk := make([]int16, 64)
+	for n := range 200000 {
+		clear(blk)
+		// Sparse blocks in natural positions: the first row, the first column, a few anywhere.
+		for range rng.IntN(6) {
+			var pos int
+			switch n % 4 {
+			case 0:
+				pos = rng.IntN(8) // first row
+			case 1:
+				pos = 8 * rng.IntN(8) // first column
+			default:
+				pos = rng.IntN(64)
+			}
+			blk[zigOf(pos)] = int16(rng.IntN(400) - 200)
+		}
+		var got, want [64]uint8
+		idct(blk, &q, &got)
+		idctFull(blk, &q, &want)
+		if got != want {
+			t.Fatalf("block %v: %v, want %v", blk, got, want)
+		}
+	}
+}
+
+// zigOf is the zig-zag index of natural position n.
+func zigOf(n int) int {
+	for k, v := range unzig {
+		if int(v) == n {
+			return k
+		}
+	}
+	panic("no zig-zag index")
+}
