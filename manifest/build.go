@@ -270,16 +270,20 @@ func (d *Draft) assemble(signature []byte) ([]byte, error) {
 }
 
 func (d *Draft) assembleWith(claim, signature []byte) []byte {
-	var boxes [][]byte
-	for _, b := range d.boxes {
-		boxes = append(boxes, b.box)
+	boxes := make([]jumbf.Node, len(d.boxes))
+	for i, b := range d.boxes {
+		boxes[i] = jumbf.Encoded(b.box)
 	}
-	m := jumbf.Superbox(jumbf.TypeManifest, d.label, nil,
-		jumbf.Superbox(jumbf.TypeAssertions, LabelAssertions, nil, boxes...),
-		jumbf.Superbox(jumbf.TypeClaim, LabelClaimV2, nil, jumbf.AppendBox(nil, "cbor", claim)),
-		jumbf.Superbox(jumbf.TypeSignature, LabelSignature, nil, jumbf.AppendBox(nil, "cbor", signature)),
+	m := jumbf.SuperboxNode(jumbf.TypeManifest, d.label, nil,
+		jumbf.SuperboxNode(jumbf.TypeAssertions, LabelAssertions, nil, boxes...),
+		jumbf.SuperboxNode(jumbf.TypeClaim, LabelClaimV2, nil, jumbf.ContentBox("cbor", claim)),
+		jumbf.SuperboxNode(jumbf.TypeSignature, LabelSignature, nil, jumbf.ContentBox("cbor", signature)),
 	)
-	return jumbf.Superbox(jumbf.TypeManifestStore, LabelStore, nil, append(d.parentRaw, m)...)
+	store := make([]jumbf.Node, 0, len(d.parentRaw)+1)
+	for _, p := range d.parentRaw {
+		store = append(store, jumbf.Encoded(p))
+	}
+	return jumbf.SuperboxNode(jumbf.TypeManifestStore, LabelStore, nil, append(store, m)...).Encode()
 }
 
 // FinishDataHash fills in the c2pa.hash.data binding (exclusions and the hash of everything

@@ -6,7 +6,7 @@ import "context"
 func (s *Server) HoldWorkers() (release func()) {
 	var dones []func()
 	for range cap(s.work) {
-		done, _ := s.working(context.Background())
+		done, _ := s.working(context.Background(), workerMinBody)
 		dones = append(dones, done)
 	}
 	return func() {

@@ -118,10 +118,10 @@ func (f *spooled) Close() error {
 // memBody is the largest body kept in memory; larger ones go to a temporary file.
 const memBody = 1 << 20
 
-// outSlack is the room reserved for a labeled output beyond the input's size: the manifest
-// store (about 10 KB for a picture with its soft bindings, four times that for text, whose
-// manifest is written as variation selectors), metadata and the visible warning.
-const outSlack = 64 << 10
+// outSlack, with a quarter of the input's size, is the room reserved for a labeled output
+// beyond the input: the manifest store (about 10 KB for a picture with its soft bindings; a
+// text's, written as variation selectors, about 14 KB), metadata and the visible warning.
+const outSlack = 16 << 10
 
 // getBuf returns an empty buffer from the server's pool.
 func (s *Server) getBuf() *bytes.Buffer {
@@ -265,9 +265,16 @@ func verb(r *http.Request) string {
 	return "label"
 }
 
-// working waits, in arrival order, for one of the Config.Workers slots, until ctx ends; done
-// gives the slot back.
-func (s *Server) working(ctx context.Context) (done func(), err error) {
+// workerMinBody is the smallest body that waits for a worker slot: smaller ones take a fraction
+// of a millisecond and little memory, and run at once.
+const workerMinBody = 64 << 10
+
+// working waits, in arrival order, for one of the Config.Workers slots, until ctx ends, when the
+// body is at least workerMinBody bytes; done gives the slot back.
+func (s *Server) working(ctx context.Context, size int64) (done func(), err error) {
+	if size < workerMinBody {
+		return func() {}, nil
+	}
 	select {
 	case s.work <- struct{}{}:
 		return func() { <-s.work }, nil
@@ -301,7 +308,7 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	if in.file == nil {
 		outBuf = s.getBuf()
 		defer s.putBuf(outBuf)
-		outBuf.Grow(int(in.size) + outSlack) // the content plus what labeling adds, in one piece
+		outBuf.Grow(int(in.size)*5/4 + outSlack) // the content plus what labeling adds, in one piece
 		dst = outBuf
 	} else {
 		if outFile, err = s.tempFile(); err != nil {
@@ -314,7 +321,7 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Repository != nil {
 		o.Fingerprint = true // so that a stripped copy can be traced back (see Config.Repository)
 	}
-	done, err := s.working(r.Context())
+	done, err := s.working(r.Context(), in.size)
 	if err != nil {
 		contentError(w, r, err)
 		return
@@ -364,7 +371,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer in.Close()
-	done, err := s.working(r.Context())
+	done, err := s.working(r.Context(), in.size)
 	if err != nil {
 		contentError(w, r, err)
 		return

@@ -69,11 +69,12 @@ type Config struct {
 	// MaxInflight bounds the requests labeled, verified or proxied at once; past it requests
 	// get 503 with Retry-After. 0 means DefaultMaxInflight.
 	MaxInflight int
-	// Workers bounds the requests being labeled or verified at the same moment (the part that
-	// uses the CPU); the other admitted requests wait their turn in arrival order, within their
-	// time limit. Running about as many as there are cores keeps each one's working set in the
-	// caches and its latency short, rather than sharing the cores among every request in flight.
-	// 0 means runtime.GOMAXPROCS(0).
+	// Workers bounds the requests with bodies of 64 KiB or more being labeled or verified at the
+	// same moment (the part that uses the CPU and memory); the other admitted ones wait their
+	// turn in arrival order, within their time limit. Running about as many as there are cores
+	// keeps each one's working set in the caches and memory bounded, rather than sharing the
+	// cores among every picture in flight. Smaller bodies (text, mostly) take a fraction of a
+	// millisecond and run at once. 0 means runtime.GOMAXPROCS(0).
 	Workers int
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout configure the http.Server of Serve; 0
 	// means the Default… constants.

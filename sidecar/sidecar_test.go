@@ -310,12 +310,17 @@ func TestRequestTimeout(t *testing.T) {
 	ts.healthy(t)
 }
 
-// TestWorkers: admitted requests wait for a worker slot (Config.Workers) and get 408 when their
-// time runs out while waiting; once a slot is free they are labeled and verified.
+// TestWorkers: admitted requests of 64 KiB or more wait for a worker slot (Config.Workers) and
+// get 408 when their time runs out while waiting; once a slot is free they are labeled and
+// verified. Small bodies do not wait.
 func TestWorkers(t *testing.T) {
 	ts := start(t, func(c *sidecar.Config) { c.Workers = 2; c.RequestTimeout = 400 * time.Millisecond })
-	text := []byte("A paragraph the model wrote.\n")
+	text := []byte(strings.Repeat("A paragraph the model wrote.\n", 3000)) // 87 KB
 	release := ts.HoldWorkers()
+	small := ts.do(t, "POST", "/v1/label", token, strings.NewReader("A short answer.\n"))
+	if b := readAll(t, small); small.StatusCode != 200 {
+		t.Fatalf("a small body waited for a worker: %d %s", small.StatusCode, b)
+	}
 	t0 := time.Now()
 	wantError(t, ts.do(t, "POST", "/v1/label", token, bytes.NewReader(text)), 408, "timeout")
 	wantError(t, ts.do(t, "POST", "/v1/verify", token, bytes.NewReader(text)), 408, "timeout")

@@ -81,7 +81,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	idleTimeout := fs.Duration("idle-timeout", sidecar.DefaultIdleTimeout, "keep-alive connections idle longer are closed")
 	shutdownTimeout := fs.Duration("shutdown-timeout", sidecar.DefaultShutdownTimeout, "on SIGTERM, time given to in-flight requests")
 	maxInflight := fs.Int("max-inflight", sidecar.DefaultMaxInflight, "requests served at once; more get 503 + Retry-After")
-	workers := fs.Int("workers", 0, "requests labeled or verified at the same moment; the other admitted ones wait their turn (default: the number of cores)")
+	workers := fs.Int("workers", 0, "requests with bodies of 64 KiB or more labeled or verified at the same moment; the other admitted ones wait their turn (default: the number of cores)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain")
 	tlsKey := fs.String("tls-key", "", "private key of --tls-cert")
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")

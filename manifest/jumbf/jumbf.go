@@ -288,3 +288,64 @@ func DescriptionBox(typ [16]byte, label string, salt []byte) []byte {
 func Superbox(typ [16]byte, label string, salt []byte, children ...[]byte) []byte {
 	return AppendBox(nil, "jumb", append([][]byte{DescriptionBox(typ, label, salt)}, children...)...)
 }
+
+// Node is a box to be encoded: written once, into one buffer of its whole size, so that a
+// superbox nested in others is not copied once per level (Superbox, called from the inside
+// out, copies every child into each parent). Build nodes with Encoded, ContentBox and
+// SuperboxNode; AppendTo gives the bytes Superbox and AppendBox would.
+type Node struct {
+	raw      []byte // written as is, when typ is ""
+	typ      string
+	children []Node
+}
+
+// Encoded is an already encoded box (or any bytes), written as is.
+func Encoded(b []byte) Node { return Node{raw: b} }
+
+// ContentBox is a box of the given type around payload.
+func ContentBox(typ string, payload []byte) Node {
+	return Node{typ: typ, children: []Node{{raw: payload}}}
+}
+
+// SuperboxNode is Superbox as a Node.
+func SuperboxNode(typ [16]byte, label string, salt []byte, children ...Node) Node {
+	return Node{typ: "jumb", children: append([]Node{{raw: DescriptionBox(typ, label, salt)}}, children...)}
+}
+
+// Len is the encoded size of n.
+func (n Node) Len() int {
+	if n.typ == "" {
+		return len(n.raw)
+	}
+	size := 8
+	for _, c := range n.children {
+		size += c.Len()
+	}
+	if uint64(size) > 0xFFFFFFFF {
+		size += 8 // extended size, as AppendBox writes it
+	}
+	return size
+}
+
+// AppendTo appends the encoding of n to dst.
+func (n Node) AppendTo(dst []byte) []byte {
+	if n.typ == "" {
+		return append(dst, n.raw...)
+	}
+	size := n.Len()
+	if uint64(size) > 0xFFFFFFFF { // extended (Len added its 8 bytes)
+		dst = binary.BigEndian.AppendUint32(dst, 1)
+		dst = append(dst, n.typ...)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(size))
+	} else {
+		dst = binary.BigEndian.AppendUint32(dst, uint32(size))
+		dst = append(dst, n.typ...)
+	}
+	for _, c := range n.children {
+		dst = c.AppendTo(dst)
+	}
+	return dst
+}
+
+// Encode returns the encoding of n in a buffer of exactly its size.
+func (n Node) Encode() []byte { return n.AppendTo(make([]byte, 0, n.Len())) }
