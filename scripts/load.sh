@@ -14,9 +14,10 @@
 #   - verifies every response: status 200, signature valid and trusted, the right format and
 #     model, C2PA-Manifest-ID naming the embedded manifest, AI-Disclosure naming the model, no
 #     manifest twice. Bodies are kept for verification after the timed run: in memory up to
-#     256 MiB (all of the text run), then in a temporary file in the work folder up to 8 GiB
-#     (the JPEG run: 2.6 GB at 10,000 requests); past both, a connection verifies its body
-#     itself before its next request,
+#     256 MiB (all of the text run), then in an unlinked temporary file up to 8 GiB (the JPEG
+#     run: 2.6 GB at 10,000 requests; on /dev/shm when it has room, else in the work folder;
+#     SPILL_DIR chooses); past both, a connection verifies its body itself before its next
+#     request,
 #   - requires the server's ailabel_labels_total{format} counter to have grown by exactly the
 #     number of requests sent (none lost),
 # and prints throughput, p50/p99 latency, the server's and the client's CPU time per request
@@ -27,6 +28,13 @@ C=${2:-64}
 (( N > 0 && N <= 100000 )) || { echo "REQUESTS must be 1..100000" >&2; exit 2; }
 (( C > 0 && C <= 512 )) || { echo "CONCURRENCY must be 1..512" >&2; exit 2; }
 W=${WARMUP:-$(( N / 10 < C ? C : (N / 10 > 1000 ? 1000 : N / 10) ))}
+# Bodies past the in-memory budget are spilled to a file for verification after the run: on a
+# RAM-backed /dev/shm when it has room (a disk would spend the shared cores on writeback during
+# the timed run), else in the work folder.
+spill_dir=${SPILL_DIR:-}
+if [[ -z $spill_dir && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR==2 {print $4}') > 6 << 20 )); then
+  spill_dir=/dev/shm
+fi
 (( W >= 0 && W <= 100000 )) || { echo "WARMUP must be 0..100000" >&2; exit 2; }
 command -v curl >/dev/null || { echo "load.sh: curl is not installed" >&2; exit 2; }
 
@@ -76,7 +84,7 @@ run() { # NAME FILE FORMAT
   local name=$1 file=$2 format=$3 before after rc=0
   before=$(counter "$format"); before=${before:-0}
   timeout 600 "$work/loadclient" -url "$url/v1/label?model=load-test" -token-file "$work/tokens" \
-    -in "$file" -n "$N" -c "$C" -warmup "$W" -timeout 20s -deadline 120s -keep $((256 << 20)) -spill $((8 << 30)) -spill-dir "$work" \
+    -in "$file" -n "$N" -c "$C" -warmup "$W" -timeout 20s -deadline 120s -keep $((256 << 20)) -spill $((8 << 30)) -spill-dir "${spill_dir:-$work}" \
     -format "$format" -model load-test -trust "$work/keys/ca.pem" -pid "$pid" -name "$name" || rc=$?
   after=$(counter "$format"); after=${after:-0}
   if (( rc != 0 )); then

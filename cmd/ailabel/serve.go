@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/repository"
@@ -86,6 +87,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	tlsKey := fs.String("tls-key", "", "private key of --tls-cert")
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFlush := fs.Duration("log-flush", 100*time.Millisecond, "access lines (one per request) are written out together at this interval, saving a system call per request; other lines at once; 0: every line at once")
 	tempDir := fs.String("temp-dir", "", "folder for spooled bodies (default the system's)")
 	repoPath := fs.String("repository", "", "manifest repository: a SQLite file, or a postgres:// URL shared by replicas; every manifest signed is kept there with its soft bindings (watermark, fingerprint, media digest), and the soft-binding resolution API is served under /v1")
 	anonResolve := fs.Bool("anonymous-resolve", false, "with --repository: let anyone read the resolution API (no bearer token)")
@@ -115,7 +117,20 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return errorf(e, "serve: --log-level %q: %v", *logLevel, err)
 	}
-	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+	if *logFlush < 0 || *logFlush > time.Minute {
+		return errorf(e, "serve: --log-flush %v: 0 (every line at once) up to 1m", *logFlush)
+	}
+	var logger *slog.Logger
+	if *logFlush == 0 {
+		logger = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+	} else {
+		out := newRequestLog(e.stderr)
+		logger = slog.New(flushingHandler{slog.NewJSONHandler(out, &slog.HandlerOptions{Level: lvl}), out})
+		fctx, stopFlush := context.WithCancel(context.Background())
+		flushed := make(chan struct{})
+		go func() { out.flushEvery(fctx, *logFlush); close(flushed) }()
+		defer func() { stopFlush(); <-flushed }() // the last access lines are written out before serve returns
+	}
 
 	tokens, err := loadTokens(*tokensFile, e.getenv("AILABEL_TOKENS"))
 	if err != nil {

@@ -183,3 +183,41 @@ func startServe(t *testing.T, envs map[string]string, args ...string) (string, *
 	}
 	return base, stderr
 }
+
+// TestServeLogFlush: with --log-flush, access lines wait for the interval (or shutdown), while
+// every other line (here "listening", which startServe waits for) is written at once.
+func TestServeLogFlush(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
+		t.Fatalf("keygen: %s", errs)
+	}
+	const tok = "log-flush-test-token-0123456789"
+	var stderr *lockedBuffer
+	const access = `"path":"/v1/label"`
+	t.Cleanup(func() { // after serve has stopped: cleanups run last registered first
+		if n := strings.Count(stderr.String(), access); n != 3 {
+			t.Errorf("after shutdown: %d access lines, want 3:\n%s", n, stderr.String())
+		}
+	})
+	var base string
+	base, stderr = startServe(t, map[string]string{"AILABEL_TOKENS": tok}, "serve", "--listen", "127.0.0.1:0",
+		"--key", filepath.Join(keys, "signer.key"), "--cert", filepath.Join(keys, "chain.pem"), "--log-flush", "1m")
+	for range 3 {
+		req, _ := http.NewRequest("POST", base+"/v1/label", strings.NewReader("A generated paragraph.\n"))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("label: %d", resp.StatusCode)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := strings.Count(stderr.String(), access); n != 0 {
+		t.Errorf("%d access lines written before the flush interval", n)
+	}
+}
