@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -13,27 +12,52 @@ import (
 // request) are gathered in a buffer written out every interval, or when it fills, so that a busy
 // sidecar does not make a system call per request (as nginx's access_log buffer=… flush=…).
 // Every other line (start, readiness, warnings, errors, shutdown) is written at once, after
-// whatever was buffered before it, so lines keep their order.
+// whatever was buffered before it, so lines keep their order. A request adding its line never
+// waits for a write: the buffer is swapped out under the lock and written outside it.
 type requestLog struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu    sync.Mutex // guards buf and spare
+	buf   []byte
+	spare []byte
+	wmu   sync.Mutex // one write at a time, in the order the buffers were taken
+	w     io.Writer
 }
 
+// requestLogSize is the buffer size past which a line triggers a write.
+const requestLogSize = 64 << 10
+
 func newRequestLog(w io.Writer) *requestLog {
-	return &requestLog{w: bufio.NewWriterSize(w, 64<<10)}
+	return &requestLog{w: w, buf: make([]byte, 0, requestLogSize), spare: make([]byte, 0, requestLogSize)}
 }
 
 func (l *requestLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	l.buf = append(l.buf, p...)
+	full := len(l.buf) >= requestLogSize
+	l.mu.Unlock()
+	if full {
+		if err := l.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }
 
 // Flush writes out what is buffered.
 func (l *requestLog) Flush() error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Flush()
+	b := l.buf
+	l.buf, l.spare = l.spare[:0], nil
+	l.mu.Unlock()
+	var err error
+	if len(b) > 0 {
+		_, err = l.w.Write(b)
+	}
+	l.mu.Lock()
+	l.spare = b[:0]
+	l.mu.Unlock()
+	return err
 }
 
 // flushEvery flushes every interval until ctx ends, then once more.
