@@ -4,6 +4,8 @@
 #   scripts/load.sh [REQUESTS] [CONCURRENCY]     (defaults 10000 and 64)
 #   LOAD_ONLY=text|jpeg scripts/load.sh …        (one of the two runs)
 #   WARMUP=n scripts/load.sh …                    (untimed requests first; see below)
+#   CLIENT_NICE=10 scripts/load.sh …              (the load client yields the cores to the
+#                                                  server, as a separate load machine would)
 #
 # Needs Go and curl. Builds ailabel and the load client (scripts/loadclient), writes test keys,
 # starts the server on 127.0.0.1 with a random port, and for a 1 KB text and a 256 KB JPEG:
@@ -83,7 +85,7 @@ fail=0
 run() { # NAME FILE FORMAT
   local name=$1 file=$2 format=$3 before after rc=0
   before=$(counter "$format"); before=${before:-0}
-  timeout 600 "$work/loadclient" -url "$url/v1/label?model=load-test" -token-file "$work/tokens" \
+  timeout 600 nice -n "${CLIENT_NICE:-0}" "$work/loadclient" -url "$url/v1/label?model=load-test" -token-file "$work/tokens" \
     -in "$file" -n "$N" -c "$C" -warmup "$W" -timeout 20s -deadline 120s -keep $((256 << 20)) -spill $((8 << 30)) -spill-dir "${spill_dir:-$work}" \
     -format "$format" -model load-test -trust "$work/keys/ca.pem" -pid "$pid" -name "$name" || rc=$?
   after=$(counter "$format"); after=${after:-0}
