@@ -154,6 +154,21 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 	return b.Bytes()
 }
 
+// encodePicture encodes img as a JPEG at quality 90, a PNG, or a lossless WebP.
+func encodePicture(t testing.TB, format string, img image.Image) []byte {
+	t.Helper()
+	switch format {
+	case "jpeg":
+		return encodeJPEG(t, img, 90)
+	case "png":
+		return encodePNG(t, img)
+	case "webp":
+		return cwebp(t, encodePNG(t, img), "-lossless")
+	}
+	t.Fatalf("encodePicture: no format %q", format)
+	return nil
+}
+
 // run runs a command and returns its output, failing the test on error.
 func run(t testing.TB, name string, args ...string) []byte {
 	t.Helper()

@@ -62,7 +62,7 @@ func (b *badge) render(bounds image.Rectangle) (image.Image, image.Rectangle, er
 	b.used = s.Style
 	overlay, at, err := warning.Render(bounds, s)
 	if err != nil {
-		return nil, image.Rectangle{}, err
+		return nil, image.Rectangle{}, err // an untyped nil image, not a nil *image.NRGBA
 	}
 	return overlay, at, nil
 }

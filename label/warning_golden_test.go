@@ -62,15 +62,7 @@ func TestVisibleWarningOnImages(t *testing.T) {
 				}
 				t.Run(fmt.Sprintf("%s/%dx%d/%s", format, sz.w, sz.h, bg), func(t *testing.T) {
 					pic := background(bg, sz.w, sz.h)
-					var in []byte
-					switch format {
-					case "jpeg":
-						in = encodeJPEG(t, pic, 90)
-					case "png":
-						in = encodePNG(t, pic)
-					case "webp":
-						in = cwebp(t, encodePNG(t, pic), "-lossless")
-					}
+					in := encodePicture(t, format, pic)
 					var out bytes.Buffer
 					res, err := l.Label(t.Context(), bytes.NewReader(in), int64(len(in)), &out, label.Options{Policy: cn, Provider: providerCode, NoWatermark: true})
 					if err != nil {

@@ -44,15 +44,7 @@ func TestWatermarkThroughContainers(t *testing.T) {
 		var psnrSum float64
 		for i := 0; i < n; i++ {
 			pic := photos.Sized(1024, 768, i, 99)
-			var in []byte
-			switch format {
-			case "jpeg":
-				in = encodeJPEG(t, pic, 90)
-			case "png":
-				in = encodePNG(t, pic)
-			case "webp":
-				in = cwebp(t, encodePNG(t, pic), "-lossless")
-			}
+			in := encodePicture(t, format, pic)
 			var out bytes.Buffer
 			res, err := l.Label(context.Background(), bytes.NewReader(in), int64(len(in)), &out, label.Options{NoNotice: true})
 			if err != nil || res.Watermark == "" {

@@ -117,9 +117,9 @@ func analyse(img image.Image) (*result, error) {
 	sp := float64(short) / gridCells / 2 // base sample spacing: half a nominal cell
 	bx, by := gridCount(ww, sp), gridCount(wh, sp)
 	base, _ := downsample(newLumaSource(src), sp, 0, bx, by, false)
-	white := whitenInto(takeF32(len(base)), base, bx, by)
-	giveF32(base)
-	defer giveF32(white)
+	white := whitenInto(floats32.take(len(base)), base, bx, by)
+	floats32.give(base)
+	defer floats32.give(white)
 
 	l := theLayout()
 	s := takeSearcher(white, bx, by, l)
@@ -220,18 +220,13 @@ func (s *searcher) aligned(sc float64) hypothesis {
 	return a
 }
 
-// whiten removes the local mean (a (2·whitenR+1)² box) and divides by the
-// local RMS of the residual (a (2·energyR+1)² box, floored at energyEps),
-// clipping to ±clipSigmas. Brightness scaling then leaves it unchanged.
-func whiten(b []float32, nx, ny int) []float32 {
-	return whitenInto(make([]float32, len(b)), b, nx, ny)
-}
-
-// whitenInto is whiten writing to res (len(b) values).
+// whitenInto writes to res (len(b) values) the grid b with the local mean (a (2·whitenR+1)²
+// box) removed, divided by the local RMS of the residual (a (2·energyR+1)² box, floored at
+// energyEps) and clipped to ±clipSigmas. Brightness scaling then leaves it unchanged.
 func whitenInto(res, b []float32, nx, ny int) []float32 {
-	tmp, sq := takeF32(len(b)), takeF32(len(b))
-	defer giveF32(tmp)
-	defer giveF32(sq)
+	tmp, sq := floats32.take(len(b)), floats32.take(len(b))
+	defer floats32.give(tmp)
+	defer floats32.give(sq)
 	boxFilterInto(res, tmp, b, nx, ny, whitenR) // the local mean
 	for i, v := range b {
 		d := v - res[i]
@@ -252,13 +247,8 @@ func whitenInto(res, b []float32, nx, ny int) []float32 {
 	return res
 }
 
-// boxFilter returns the mean over a (2r+1)² window, shrunk at the borders.
-func boxFilter(src []float32, nx, ny, r int) []float32 {
-	return boxFilterInto(make([]float32, len(src)), make([]float32, len(src)), src, nx, ny, r)
-}
-
-// boxFilterInto is boxFilter writing to dst, with tmp (len(src) values) as working space; dst
-// may be src.
+// boxFilterInto writes to dst the mean of src over a (2r+1)² window, shrunk at the borders,
+// with tmp (len(src) values) as working space; dst may be src.
 func boxFilterInto(dst, tmp, src []float32, nx, ny, r int) []float32 {
 	var stack [2 * 512]float32
 	var pre, inv []float32

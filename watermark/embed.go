@@ -47,8 +47,8 @@ func NewMark(img image.Image, id ID, o *Options) (*Mark, error) {
 	lum := lumaImage(img)
 	hmean, hsq := downsample(newLumaSource(lum), cell/2, 0, bx, by, true)
 	act := activity(hmean, hsq, bx, by, nx, ny)
-	giveF32(hsq)
-	defer giveF32(hmean) // after shapeMark, the last to read it
+	floats32.give(hsq)
+	defer floats32.give(hmean) // after shapeMark, the last to read it
 	var sumA2 float64
 	for _, a := range act {
 		sumA2 += float64(a) * float64(a)
@@ -108,9 +108,9 @@ func NewMark(img image.Image, id ID, o *Options) (*Mark, error) {
 func activity(hmean, hsq []float32, bx, by, nx, ny int) []float32 {
 	// Separable window sums: per half-cell row, the sums over each cell's six columns
 	// [2i-2, 2i+4) (prefix sums, float64); then per cell, the sum of its six rows.
-	h1, h2 := takeF64(by*nx), takeF64(by*nx) // every value is written below
-	defer giveF64(h1)
-	defer giveF64(h2)
+	h1, h2 := floats64.take(by*nx), floats64.take(by*nx) // every value is written below
+	defer floats64.give(h1)
+	defer floats64.give(h2)
 	p1 := make([]float64, bx+1)
 	p2 := make([]float64, bx+1)
 	for y := range by {

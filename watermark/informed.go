@@ -208,10 +208,10 @@ func (sv simView) simulate(l *layout, base, g []float32, nx, ny int) ([bchN]floa
 	}
 	b := host
 	if base != nil {
-		b = takeF32(len(host))
-		defer giveF32(b)
-		cells := takeF32(nx * ny)
-		defer giveF32(cells)
+		b = floats32.take(len(host))
+		defer floats32.give(b)
+		cells := floats32.take(nx * ny)
+		defer floats32.give(cells)
 		for j := range ny {
 			trow := l.bit[(j%tileCells)*tileCells:]
 			for i := range nx {
@@ -241,8 +241,8 @@ func (sv simView) simulate(l *layout, base, g []float32, nx, ny int) ([bchN]floa
 			b[i] += v
 		}
 	}
-	wb := whitenInto(takeF32(len(b)), b, bx, by)
-	defer giveF32(wb)
+	wb := whitenInto(floats32.take(len(b)), b, bx, by)
+	defer floats32.give(wb)
 	s := takeSearcher(wb, bx, by, l)
 	defer giveSearcher(s)
 	h := s.tryKeep(1, ph, ph)

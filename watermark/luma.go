@@ -180,10 +180,10 @@ func downsample(src *lumaSource, sp, off float64, nx, ny int, wantSq bool) (mean
 	w, h := src.r.Dx(), src.r.Dy()
 	xs := makeSpans(w, nx, sp, off)
 	ys := makeSpans(h, ny, sp, off)
-	mean = takeF32(nx * ny)
+	mean = floats32.take(nx * ny)
 	clear(mean)
 	if wantSq {
-		sq = takeF32(nx * ny)
+		sq = floats32.take(nx * ny)
 		clear(sq)
 	}
 	nw := max(1, min(workersFor(w*h), ny))

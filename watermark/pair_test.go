@@ -16,7 +16,7 @@ func TestTryPairMatchesSingle(t *testing.T) {
 	}
 	bx, by := gridCount(640, 2.5/2*2), gridCount(480, 2.5/2*2)
 	base, _ := downsample(newLumaSource(m), 2.5, 0, bx, by, false)
-	s := newSearcher(whiten(base, bx, by), bx, by, theLayout())
+	s := newSearcher(whitenInto(make([]float32, len(base)), base, bx, by), bx, by, theLayout())
 	for _, sc := range [][2]float64{{1, 1.006}, {0.97, 1.1}} {
 		ha, hb := s.tryPair(sc[0], sc[1])
 		a, b := s.try(sc[0], 0, 0), s.try(sc[1], 0, 0)

@@ -9,38 +9,26 @@ import "sync"
 // only: every buffer taken is fully written (or cleared) before it is read, and
 // TestScratchReuse checks that a mark does not depend on what was computed before it.
 var (
-	floats32  sync.Pool // *[]float32
-	floats64  sync.Pool // *[]float64
+	floats32  slicePool[float32]
+	floats64  slicePool[float64]
 	searchers sync.Pool // *searcher, its fold and spectra
 )
 
-// takeF32 returns a slice of n float32 values with unspecified contents.
-func takeF32(n int) []float32 {
-	if p, ok := floats32.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
+// slicePool holds slices of T given back for reuse.
+type slicePool[T any] struct{ p sync.Pool } // of *[]T
+
+// take returns a slice of n values with unspecified contents.
+func (sp *slicePool[T]) take(n int) []T {
+	if b, ok := sp.p.Get().(*[]T); ok && cap(*b) >= n {
+		return (*b)[:n]
 	}
-	return make([]float32, n)
+	return make([]T, n)
 }
 
-// giveF32 returns b to the pool; the caller must not use it again.
-func giveF32(b []float32) {
+// give returns b to the pool; the caller must not use it again.
+func (sp *slicePool[T]) give(b []T) {
 	if cap(b) > 0 {
-		floats32.Put(&b)
-	}
-}
-
-// takeF64 returns a slice of n float64 values with unspecified contents.
-func takeF64(n int) []float64 {
-	if p, ok := floats64.Get().(*[]float64); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]float64, n)
-}
-
-// giveF64 returns b to the pool; the caller must not use it again.
-func giveF64(b []float64) {
-	if cap(b) > 0 {
-		floats64.Put(&b)
+		sp.p.Put(&b)
 	}
 }
 

@@ -15,10 +15,7 @@ import (
 func TestCLITimeStamp(t *testing.T) {
 	tsa := tsatest.New(t, tsatest.Options{})
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
-		t.Fatalf("keygen: %s", errs)
-	}
+	keys := keygen(t, dir)
 	key, chain, ca := filepath.Join(keys, "signer.key"), filepath.Join(keys, "chain.pem"), filepath.Join(keys, "ca.pem")
 	both := filepath.Join(dir, "anchors.pem")
 	if err := os.WriteFile(both, append(mustRead(t, ca), tsa.CAPEM()...), 0o644); err != nil {

@@ -21,6 +21,16 @@ func cli(t *testing.T, stdin []byte, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// keygen writes test keys (signer.key, chain.pem, ca.pem) to dir/keys and returns that folder.
+func keygen(t *testing.T, dir string) string {
+	t.Helper()
+	keys := filepath.Join(dir, "keys")
+	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
+		t.Fatalf("keygen: %s", errs)
+	}
+	return keys
+}
+
 func sample(t *testing.T, name string) string {
 	return filepath.Join(testtool.ModuleRoot(t), "testdata", name)
 }

@@ -25,10 +25,7 @@ import (
 // metadata was stripped back to its manifest, over HTTP or from the SQLite file.
 func TestServeRepositoryAndResolve(t *testing.T) {
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
-		t.Fatalf("keygen: %s", errs)
-	}
+	keys := keygen(t, dir)
 	const tok = "repository-test-token-0123456789"
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte(tok+"\n"), 0o600)
@@ -109,10 +106,7 @@ func TestServeRepositoryAndResolve(t *testing.T) {
 func TestStrippedRoundTrip(t *testing.T) {
 	testtool.Require(t, "exiftool")
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
-		t.Fatalf("keygen: %s", errs)
-	}
+	keys := keygen(t, dir)
 	var pj bytes.Buffer
 	if err := jpeg.Encode(&pj, photos.Sized(1600, 1200, 7, 42), &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
@@ -206,10 +200,7 @@ func TestStrippedVideo(t *testing.T) {
 	testtool.Require(t, "exiftool")
 	testtool.Require(t, "ffmpeg")
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
-		t.Fatalf("keygen: %s", errs)
-	}
+	keys := keygen(t, dir)
 	db := filepath.Join(dir, "manifests.db")
 	labeled := filepath.Join(dir, "labeled.mp4")
 	if code, _, errs := cli(t, nil, "label", sample(t, "sample.mp4"), "-o", labeled, "--model", "video-model",

@@ -40,10 +40,7 @@ func (l *lockedBuffer) String() string {
 // way SIGTERM does (its context ends).
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
-		t.Fatalf("keygen: %s", errs)
-	}
+	keys := keygen(t, dir)
 	const tok = "serve-test-token-0123456789"
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte("# the test's token\n\n"+tok+"\n"), 0o600)
@@ -188,10 +185,7 @@ func startServe(t *testing.T, envs map[string]string, args ...string) (string, *
 // every other line (here "listening", which startServe waits for) is written at once.
 func TestServeLogFlush(t *testing.T) {
 	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	if code, _, errs := cli(t, nil, "keygen", "-o", keys); code != 0 {
-		t.Fatalf("keygen: %s", errs)
-	}
+	keys := keygen(t, dir)
 	const tok = "log-flush-test-token-0123456789"
 	var stderr *lockedBuffer
 	const access = `"path":"/v1/label"`

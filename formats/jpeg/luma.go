@@ -1,7 +1,6 @@
 package jpeg
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -21,12 +20,9 @@ import (
 // CMYK/YCCK, unusual sampling) are refused with an error wrapping formats.ErrUnsupported.
 func (f *File) AddLuma(w io.Writer, mark formats.LumaFunc) (formats.PaintInfo, error) {
 	var info formats.PaintInfo
-	if f.r == nil {
-		return info, errors.New("jpeg: AddLuma needs a File made by Open")
-	}
-	m, err := dct.Decode(io.NewSectionReader(f.r, 0, f.size), dct.Limits{MaxPixels: MaxPaintPixels})
+	m, err := f.decodeDCT("AddLuma")
 	if err != nil {
-		return info, fmt.Errorf("jpeg: AddLuma: %w", err)
+		return info, err
 	}
 	if info, err = lumaDCT(m, mark); err != nil {
 		return info, fmt.Errorf("jpeg: AddLuma: %w", err)
@@ -69,12 +65,9 @@ func lumaDCT(m *dct.Image, mark formats.LumaFunc) (formats.PaintInfo, error) {
 // refuses, give an error wrapping formats.ErrUnsupported.
 func (f *File) EditPicture(w io.Writer, e formats.PictureEdit) (formats.EditInfo, error) {
 	var info formats.EditInfo
-	if f.r == nil {
-		return info, errors.New("jpeg: EditPicture needs a File made by Open")
-	}
-	m, err := dct.Decode(io.NewSectionReader(f.r, 0, f.size), dct.Limits{MaxPixels: MaxPaintPixels})
+	m, err := f.decodeDCT("EditPicture")
 	if err != nil {
-		return info, fmt.Errorf("jpeg: EditPicture: %w", err)
+		return info, err
 	}
 	if e.Overlay != nil {
 		ov, at, err := e.Overlay(m.Bounds())
@@ -113,4 +106,16 @@ func (f *File) EditPicture(w io.Writer, e formats.PictureEdit) (formats.EditInfo
 		return info, err
 	}
 	return info, encodeTo(w, m, "edited")
+}
+
+// decodeDCT decodes the file into DCT coefficients for op, the method named in errors.
+func (f *File) decodeDCT(op string) (*dct.Image, error) {
+	if f.r == nil {
+		return nil, fmt.Errorf("jpeg: %s needs a File made by Open", op)
+	}
+	m, err := dct.Decode(io.NewSectionReader(f.r, 0, f.size), dct.Limits{MaxPixels: MaxPaintPixels})
+	if err != nil {
+		return nil, fmt.Errorf("jpeg: %s: %w", op, err)
+	}
+	return m, nil
 }

@@ -61,27 +61,14 @@ func Normalize(img image.Image) ([]byte, error) {
 }
 
 // flattenRGB returns the picture's pixels as 8-bit RGB, row by row, with transparency filled
-// with white: out = DIV255(255·(255−a) + c·a), exact for a = 255. The common decoded types are
-// read directly; every other type through color.NRGBAModel, with the same result.
+// with white: out = DIV255(255·(255−a) + c·a), exact for a = 255. NRGBA (what PNG and WebP
+// decode to) is read directly; every other type through color.NRGBAModel, with the same result.
+// (Grey and YCbCr pictures never come here: Normalize has its own paths for them.)
 func flattenRGB(img image.Image) []byte {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	rgb := make([]byte, 0, w*h*3)
 	switch m := img.(type) {
-	case *image.YCbCr:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				yi, ci := m.YOffset(x, y), m.COffset(x, y)
-				r, g, bl, _ := color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]}.RGBA()
-				rgb = append(rgb, uint8(r>>8), uint8(g>>8), uint8(bl>>8))
-			}
-		}
-	case *image.Gray:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for _, v := range m.Pix[m.PixOffset(b.Min.X, y):][:w] {
-				rgb = append(rgb, v, v, v)
-			}
-		}
 	case *image.NRGBA:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			p := m.Pix[m.PixOffset(b.Min.X, y):][:4*w]

@@ -116,16 +116,9 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 			colsAC |= 1 << (n & 7)
 		}
 	}
-	if cols <= 1 && colsAC == 0 {
-		// A flat block: every sample is DC/8.
-		v := toSample(f[0])
-		for i := range out {
-			out[i] = v
-		}
-		return
-	}
 	// The 1-D transform of (a, 0, …, 0) is (a, …, a) exactly, and of zeros zeros: such columns
-	// and rows are filled rather than transformed (the same values, bit for bit).
+	// and rows are filled rather than transformed (the same values, bit for bit). A flat block
+	// (DC only) is filled twice: every sample is DC/8.
 	for u := 0; u < 8; u++ {
 		switch bit := uint8(1) << u; {
 		case colsAC&bit != 0:
@@ -136,7 +129,7 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 			}
 		}
 	}
-	if cols == 1 { // every row is (a, 0, …, 0)
+	if cols <= 1 { // every row is (a, 0, …, 0)
 		for y := 0; y < 64; y += 8 {
 			v := toSample(f[y])
 			for x := range 8 {
