@@ -17,8 +17,11 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -239,6 +242,9 @@ type Layout struct {
 	// The result's length is the Store piece's Len, the same for any store of the planned length.
 	// For a data hash the framed bytes are exactly the excluded range.
 	Frame func(store []byte) []byte
+	// AppendFrame, when not nil, is Frame appending to dst: WriteTo frames the store straight
+	// into a writer's free space (a bytes.Buffer's or a bufio.Writer's) instead of a new slice.
+	AppendFrame func(dst, store []byte) []byte
 }
 
 // Size returns the output's total length.
@@ -261,8 +267,14 @@ func (l *Layout) StoreOffset() (off, n int64) {
 	return -1, 0
 }
 
-// WriteTo writes the output: input ranges from r, literals, and the framed store.
-func (l *Layout) WriteTo(w io.Writer, r io.ReaderAt, framedStore []byte) (int64, error) {
+// availableBuffer is a writer that lends its free space: bytes.Buffer, bufio.Writer.
+type availableBuffer interface {
+	io.Writer
+	AvailableBuffer() []byte
+}
+
+// WriteTo writes the output: input ranges from r, literals, and the store in its framing.
+func (l *Layout) WriteTo(w io.Writer, r io.ReaderAt, store []byte) (int64, error) {
 	var total int64
 	for _, p := range l.Pieces {
 		var n int64
@@ -278,11 +290,17 @@ func (l *Layout) WriteTo(w io.Writer, r io.ReaderAt, framedStore []byte) (int64,
 			k, err = w.Write(p.Data)
 			n = int64(k)
 		case Store:
-			if int64(len(framedStore)) != p.Len {
-				return total, fmt.Errorf("framed manifest store is %d bytes, the layout planned %d", len(framedStore), p.Len)
+			var framed []byte
+			if ab, ok := w.(availableBuffer); ok && l.AppendFrame != nil {
+				framed = l.AppendFrame(ab.AvailableBuffer(), store)
+			} else {
+				framed = l.Frame(store)
+			}
+			if int64(len(framed)) != p.Len {
+				return total, fmt.Errorf("framed manifest store is %d bytes, the layout planned %d", len(framed), p.Len)
 			}
 			var k int
-			k, err = w.Write(framedStore)
+			k, err = w.Write(framed)
 			n = int64(k)
 		}
 		total += n
@@ -294,45 +312,50 @@ func (l *Layout) WriteTo(w io.Writer, r io.ReaderAt, framedStore []byte) (int64,
 }
 
 var (
-	mu       sync.RWMutex
-	registry []*Format
+	mu       sync.Mutex                // serialises Register
+	registry atomic.Pointer[[]*Format] // sorted by name; replaced, never changed in place
 )
 
 // Register adds a format. It panics on a duplicate name, as a programming error at init.
 func Register(f Format) {
 	mu.Lock()
 	defer mu.Unlock()
-	for _, g := range registry {
-		if g.Name == f.Name {
-			panic("formats: duplicate registration of " + f.Name)
-		}
+	var old []*Format
+	if p := registry.Load(); p != nil {
+		old = *p
+	}
+	i, found := sort.Find(len(old), func(i int) int { return strings.Compare(f.Name, old[i].Name) })
+	if found {
+		panic("formats: duplicate registration of " + f.Name)
 	}
 	ff := f
-	registry = append(registry, &ff)
+	next := slices.Insert(slices.Clone(old), i, &ff)
+	registry.Store(&next)
+}
+
+// registered is the registry: sorted by name, shared, not to be changed.
+func registered() []*Format {
+	if p := registry.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // All returns the registered formats sorted by name.
-func All() []*Format {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := append([]*Format(nil), registry...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func All() []*Format { return slices.Clone(registered()) }
 
 // Lookup returns the format with the given name.
 func Lookup(name string) (*Format, bool) {
-	for _, f := range All() {
-		if f.Name == name {
-			return f, true
-		}
+	all := registered()
+	if i, found := sort.Find(len(all), func(i int) int { return strings.Compare(name, all[i].Name) }); found {
+		return all[i], true
 	}
 	return nil, false
 }
 
 // Sniff returns the format whose magic matches head. Fallback formats are tried last.
 func Sniff(head []byte) (*Format, error) {
-	all := All()
+	all := registered()
 	for _, fallback := range []bool{false, true} {
 		for _, f := range all {
 			if f.Fallback == fallback && f.Match(head) {

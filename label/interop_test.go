@@ -311,7 +311,7 @@ func transplant(t *testing.T, img, store []byte) []byte {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if _, err := lay.WriteTo(&b, bytes.NewReader(img), lay.Frame(store)); err != nil {
+	if _, err := lay.WriteTo(&b, bytes.NewReader(img), store); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

@@ -528,7 +528,7 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 		if out != nil {
 			both = io.MultiWriter(out, hw)
 		}
-		buf := make([]byte, min(max(largest, 4<<10), 1<<20))
+		buf := make([]byte, min(max(largest, 512), 1<<20)) // a small input's pieces fit whole
 		for _, p := range lay.Pieces {
 			var err error
 			switch p.Kind {
@@ -593,7 +593,7 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := lay.WriteTo(out.w, r, lay.Frame(store))
+	n, err := lay.WriteTo(out.w, r, store)
 	if err != nil {
 		return n, nil, fmt.Errorf("writing the output: %w", err)
 	}

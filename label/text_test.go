@@ -308,7 +308,7 @@ func labelWithNotice(t testing.TB, s *sign.Signer, in []byte, n *formats.Notice)
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if _, err := lay.WriteTo(&out, bytes.NewReader(in), lay.Frame(store)); err != nil {
+	if _, err := lay.WriteTo(&out, bytes.NewReader(in), store); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()

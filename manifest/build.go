@@ -187,11 +187,13 @@ func NewDraft(spec Spec, s *sign.Signer) (*Draft, error) {
 	d.bindLen = len(bind.box)
 	d.boxes = append(d.boxes, bind)
 
-	store, err := d.assemble(make([]byte, s.SignatureSize()))
+	// The store's length, with a claim and a signature of their final lengths: only the hard
+	// binding's values and the signature's bytes change before it is written.
+	claim, err := d.claim()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding the claim: %w", err)
 	}
-	d.length = len(store)
+	d.length = d.store(claim, make([]byte, s.SignatureSize())).Len()
 	return d, nil
 }
 
@@ -261,15 +263,9 @@ func (d *Draft) claim() ([]byte, error) {
 	return encMode.Marshal(c)
 }
 
-func (d *Draft) assemble(signature []byte) ([]byte, error) {
-	claim, err := d.claim()
-	if err != nil {
-		return nil, fmt.Errorf("encoding the claim: %w", err)
-	}
-	return d.assembleWith(claim, signature), nil
-}
-
-func (d *Draft) assembleWith(claim, signature []byte) []byte {
+// store is the manifest store with the given claim and signature: the parent's manifests,
+// then the new one.
+func (d *Draft) store(claim, signature []byte) jumbf.Node {
 	boxes := make([]jumbf.Node, len(d.boxes))
 	for i, b := range d.boxes {
 		boxes[i] = jumbf.Encoded(b.box)
@@ -283,7 +279,7 @@ func (d *Draft) assembleWith(claim, signature []byte) []byte {
 	for _, p := range d.parentRaw {
 		store = append(store, jumbf.Encoded(p))
 	}
-	return jumbf.SuperboxNode(jumbf.TypeManifestStore, LabelStore, nil, append(store, m)...).Encode()
+	return jumbf.SuperboxNode(jumbf.TypeManifestStore, LabelStore, nil, append(store, m)...)
 }
 
 // FinishDataHash fills in the c2pa.hash.data binding (exclusions and the hash of everything
@@ -356,7 +352,7 @@ func (d *Draft) sign() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := d.assembleWith(claim, sig)
+	store := d.store(claim, sig).Encode()
 	if len(store) != d.length {
 		return nil, fmt.Errorf("manifest: store is %d bytes, planned %d", len(store), d.length)
 	}

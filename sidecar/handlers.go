@@ -354,12 +354,14 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	h.Set(DisclosureHeader, disclosure(model))
 	h.Set(ManifestHeader, res.Manifest)
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	var src io.Reader = outBuf
-	if outFile != nil {
-		src = io.NewSectionReader(outFile, 0, res.Size)
+	var err2 error
+	if outBuf != nil {
+		err2 = writeWhole(w, r, http.StatusOK, outBuf.Bytes())
+	} else {
+		w.WriteHeader(http.StatusOK)
+		_, err2 = io.Copy(w, io.NewSectionReader(outFile, 0, res.Size))
 	}
-	if _, err := io.Copy(w, src); err != nil {
+	if err2 != nil {
 		ri.outcome = "write_failed"
 	}
 }

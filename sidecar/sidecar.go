@@ -395,6 +395,7 @@ func (s *Server) Serve(l net.Listener) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext:       connContext,
 	}
 	s.mu.Lock()
 	if s.srv != nil {
@@ -403,7 +404,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.srv = srv
 	s.mu.Unlock()
-	err := srv.Serve(l)
+	err := srv.Serve(coalescingListener{l})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

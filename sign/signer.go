@@ -265,11 +265,14 @@ func derToRaw(der []byte, n int) ([]byte, error) {
 // signing fail with an error that says so.
 const TimeStampReserve = 10000
 
-// SignatureSize is the length of every COSE_Sign1 this signer returns: enough for the
-// protected header, the chain and the signature, plus room for OCSP data later and, with a
-// TimeStamper, for a time-stamp token.
+// SignatureSize is the length of every COSE_Sign1 this signer returns: the protected header,
+// the chain, the signature and an empty "pad", plus, with a TimeStamper, room for a time-stamp
+// token. Without one the length is known before signing (the signature's length is fixed by
+// the key), so nothing more is reserved: c2pa-rs keeps 1,024 bytes more for OCSP responses it
+// may add later, which ailabel never does, and in a text label every reserved byte costs three
+// bytes of invisible characters.
 func (s *Signer) SignatureSize() int {
-	n := s.base + 1024
+	n := s.base
 	if s.tsa != nil {
 		n += TimeStampReserve
 	}

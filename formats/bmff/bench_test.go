@@ -88,7 +88,7 @@ func BenchmarkLayout100MB(b *testing.B) {
 			b.Fatal(err)
 		}
 		h, _ := bmffhash.NewHasher(sha256.New(), bmffhash.C2PAExclusions())
-		if _, err := l.WriteTo(io.MultiWriter(h, io.Discard), fh, l.Frame(store)); err != nil {
+		if _, err := l.WriteTo(io.MultiWriter(h, io.Discard), fh, store); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := h.Sum(); err != nil {

@@ -90,8 +90,7 @@ func labelEdit(t testing.TB, in []byte, e formats.Edit) labeled {
 	if err != nil {
 		t.Fatal(err)
 	}
-	placeholder := l.Frame(make([]byte, storeLen))
-	if n, err := l.WriteTo(h, bytes.NewReader(in), placeholder); err != nil || n != l.Size() {
+	if n, err := l.WriteTo(h, bytes.NewReader(in), make([]byte, storeLen)); err != nil || n != l.Size() {
 		t.Fatalf("streaming the layout into the hasher: %d bytes, %v", n, err)
 	}
 	planned, err := h.Sum()
@@ -101,7 +100,7 @@ func labelEdit(t testing.TB, in []byte, e formats.Edit) labeled {
 	// pass 2: write the output with the real store
 	store := fakeStore(t, storeLen, 0xA5)
 	var out bytes.Buffer
-	if n, err := l.WriteTo(&out, bytes.NewReader(in), l.Frame(store)); err != nil || n != l.Size() {
+	if n, err := l.WriteTo(&out, bytes.NewReader(in), store); err != nil || n != l.Size() {
 		t.Fatalf("write: %d bytes, %v", n, err)
 	}
 	if off, n := l.StoreOffset(); off < 0 || n != int64(StoreFrameOverhead+storeLen) || !bytes.Equal(out.Bytes()[off:off+n], FrameStore(store)) {
@@ -416,7 +415,7 @@ func reembed(t testing.TB, data, store []byte) []byte {
 		}
 	}
 	var out bytes.Buffer
-	if _, err := l.WriteTo(&out, bytes.NewReader(data), l.Frame(store)); err != nil {
+	if _, err := l.WriteTo(&out, bytes.NewReader(data), store); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
@@ -815,7 +814,7 @@ func TestHostile(t *testing.T) {
 			continue
 		}
 		if l, err := c.(formats.Writable).Layout(formats.Edit{StoreLen: 100}); err == nil {
-			if _, err := l.WriteTo(io.Discard, bytes.NewReader(b), l.Frame(fakeStore(t, 100, 1))); err != nil {
+			if _, err := l.WriteTo(io.Discard, bytes.NewReader(b), fakeStore(t, 100, 1)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -973,7 +972,7 @@ func TestManyBoxes(t *testing.T) {
 				t.Fatalf("%d pieces", len(l.Pieces))
 			}
 			var out bytes.Buffer
-			if _, err := l.WriteTo(&out, fh, l.Frame(fakeStore(t, 100, 0))); err != nil {
+			if _, err := l.WriteTo(&out, fh, fakeStore(t, 100, 0)); err != nil {
 				t.Fatal(err)
 			}
 			sameTargets(t, b, out.Bytes())
@@ -1017,7 +1016,7 @@ func fuzzOpenBody(t *testing.T, data []byte) {
 		}
 		store := fakeStore(t, 64, 3)
 		var out bytes.Buffer
-		if _, err := l.WriteTo(&out, bytes.NewReader(data), l.Frame(store)); err != nil {
+		if _, err := l.WriteTo(&out, bytes.NewReader(data), store); err != nil {
 			t.Fatal(err)
 		}
 		c2, err := formats.Open(bytes.NewReader(out.Bytes()), int64(out.Len()))

@@ -269,7 +269,7 @@ func TestCaptionsC2PA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.WriteTo(h, bytes.NewReader(in), l.Frame(make([]byte, d.Len()))); err != nil {
+	if _, err := l.WriteTo(h, bytes.NewReader(in), make([]byte, d.Len())); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := h.Sum()
@@ -281,7 +281,7 @@ func TestCaptionsC2PA(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := l.WriteTo(&buf, bytes.NewReader(in), l.Frame(store)); err != nil {
+	if _, err := l.WriteTo(&buf, bytes.NewReader(in), store); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "signed.mp4")
@@ -387,7 +387,7 @@ func FuzzCaptions(f *testing.F) {
 	if c, err := formats.Open(bytes.NewReader(seed), int64(len(seed))); err == nil {
 		if l, err := c.(formats.Writable).Layout(formats.Edit{StoreLen: 64, Captions: warnings}); err == nil {
 			var out bytes.Buffer
-			if _, err := l.WriteTo(&out, bytes.NewReader(seed), l.Frame(make([]byte, 64))); err == nil {
+			if _, err := l.WriteTo(&out, bytes.NewReader(seed), make([]byte, 64)); err == nil {
 				f.Add(out.Bytes(), true)
 			}
 		}
@@ -410,7 +410,7 @@ func FuzzCaptions(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		if _, err := l.WriteTo(&out, bytes.NewReader(data), l.Frame(make([]byte, 64))); err != nil {
+		if _, err := l.WriteTo(&out, bytes.NewReader(data), make([]byte, 64)); err != nil {
 			t.Fatalf("write: %v", err)
 		}
 		if int64(out.Len()) != l.Size() {

@@ -43,7 +43,7 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("Layout of an opened file: %v", err)
 		}
 		var out bytes.Buffer
-		if _, err := l.WriteTo(&out, bytes.NewReader(b), l.Frame(st)); err != nil {
+		if _, err := l.WriteTo(&out, bytes.NewReader(b), st); err != nil {
 			t.Fatalf("WriteTo: %v", err)
 		}
 		c2, err := Open(bytes.NewReader(out.Bytes()), int64(out.Len()))
@@ -95,7 +95,7 @@ func BenchmarkLayout12MP(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := l.WriteTo(io.Discard, r.r, l.Frame(st)); err != nil {
+				if _, err := l.WriteTo(io.Discard, r.r, st); err != nil {
 					b.Fatal(err)
 				}
 			}

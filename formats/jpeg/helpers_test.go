@@ -221,7 +221,7 @@ func write(t testing.TB, f *File, in []byte, e formats.Edit, st []byte) ([]byte,
 		t.Fatalf("Layout: %v", err)
 	}
 	var buf bytes.Buffer
-	n, err := l.WriteTo(&buf, bytes.NewReader(in), l.Frame(st))
+	n, err := l.WriteTo(&buf, bytes.NewReader(in), st)
 	if err != nil {
 		t.Fatalf("WriteTo: %v", err)
 	}

@@ -241,7 +241,7 @@ func TestLayoutLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{0, 3, 99, 101} {
-		if _, err := l.WriteTo(&bytes.Buffer{}, bytes.NewReader(in), l.Frame(make([]byte, n))); err == nil {
+		if _, err := l.WriteTo(&bytes.Buffer{}, bytes.NewReader(in), make([]byte, n)); err == nil {
 			t.Errorf("WriteTo accepted a %d-byte store for a 100-byte plan", n)
 		}
 	}

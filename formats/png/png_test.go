@@ -96,7 +96,7 @@ func write(t testing.TB, in []byte, f *File, e formats.Edit, store []byte) ([]by
 	}
 	checkPieces(t, l, int64(len(in)))
 	var out bytes.Buffer
-	n, err := l.WriteTo(&out, bytes.NewReader(in), l.Frame(store))
+	n, err := l.WriteTo(&out, bytes.NewReader(in), store)
 	if err != nil {
 		t.Fatalf("WriteTo: %v", err)
 	}
@@ -681,7 +681,7 @@ func TestLayoutLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sink bytes.Buffer
-	if _, err := l.WriteTo(&sink, bytes.NewReader(refFile(t, "unsigned.png")), l.Frame(make([]byte, 11))); err == nil {
+	if _, err := l.WriteTo(&sink, bytes.NewReader(refFile(t, "unsigned.png")), make([]byte, 11)); err == nil {
 		t.Fatal("WriteTo accepted a store of the wrong size")
 	}
 }
@@ -738,7 +738,7 @@ func BenchmarkLayout16MBPNG(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.WriteTo(io.Discard, r, l.Frame(store)); err != nil {
+		if _, err := l.WriteTo(io.Discard, r, store); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -433,7 +433,7 @@ func (h *HTMLFile) Layout(e formats.Edit) (*formats.Layout, error) {
 	// The output must hold our element and no other manifest association (removing an old one
 	// must not have joined "<scr" and "ipt type=application/c2pa>" into a new one).
 	var out bytes.Buffer
-	if _, err := l.WriteTo(&out, bytes.NewReader(h.b), l.Frame(make([]byte, e.StoreLen))); err != nil {
+	if _, err := l.WriteTo(&out, bytes.NewReader(h.b), make([]byte, e.StoreLen)); err != nil {
 		return nil, fmt.Errorf("html: %w", err)
 	}
 	od := scanHTML(out.Bytes())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/ailabel/ailabel/formats"
@@ -53,8 +55,34 @@ func placement(n *formats.Notice) (start, end bool, err error) {
 	return false, false, fmt.Errorf("notice placement %q is not start, end or both", n.Placement)
 }
 
-// oneLine makes a notice text one NFC line.
+// oneLine makes a notice text one NFC line. Notice texts come from a policy's catalogue or a
+// caller's options, a handful of strings written for every label: the results are remembered
+// (see oneLineCache).
 func oneLine(s string) string {
+	if v, ok := oneLineCache.m.Load(s); ok {
+		return v.(string)
+	}
+	out := makeOneLine(s)
+	if len(s) <= maxCachedNotice && oneLineCache.n.Add(1) <= maxCachedNotices {
+		oneLineCache.m.Store(s, out)
+	}
+	return out
+}
+
+// oneLineCache remembers oneLine's results: at most maxCachedNotices texts (stored once each;
+// past that, texts are worked out every time), of at most maxCachedNotice bytes. It holds no
+// configuration, only values of a pure function.
+var oneLineCache struct {
+	m sync.Map // string → string
+	n atomic.Int64
+}
+
+const (
+	maxCachedNotices = 256
+	maxCachedNotice  = 1024
+)
+
+func makeOneLine(s string) string {
 	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsControl(r):

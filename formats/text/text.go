@@ -536,5 +536,15 @@ func (f *File) Layout(e formats.Edit) (*formats.Layout, error) {
 	if !f.markdown {
 		p.store()
 	}
-	return p.layout(e.StoreLen, frame)
+	l, err := p.layout(e.StoreLen, frame)
+	if err == nil && !f.markdown {
+		l.AppendFrame = func(dst, store []byte) []byte {
+			if len(store) != e.StoreLen {
+				return dst
+			}
+			out, _ := AppendWrapperPadded(dst, store, WrapperLen(e.StoreLen))
+			return out
+		}
+	}
+	return l, err
 }

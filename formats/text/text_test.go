@@ -3,6 +3,7 @@ package text
 import (
 	"bytes"
 	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func write(t testing.TB, in []byte, e formats.Edit) (out, store []byte, off, n i
 		store[i] = byte(i*7 + 3)
 	}
 	var b bytes.Buffer
-	if _, err := l.WriteTo(&b, bytes.NewReader(in), l.Frame(store)); err != nil {
+	if _, err := l.WriteTo(&b, bytes.NewReader(in), store); err != nil {
 		t.Fatalf("WriteTo: %v", err)
 	}
 	off, n = l.StoreOffset()
@@ -544,6 +545,62 @@ func TestHTMLEndingInsideATagIsRefused(t *testing.T) {
 	for _, doc := range []string{"<html", "<!doctype html><html><head", "<html><body><p class=\"x"} {
 		if _, err := OpenHTML(strings.NewReader(doc), int64(len(doc))); !errors.Is(err, formats.ErrMalformed) {
 			t.Errorf("%q: %v, want ErrMalformed", doc, err)
+		}
+	}
+}
+
+// AppendWrapperPadded appends what EncodeWrapperPadded returns; on error it leaves dst alone.
+func TestAppendWrapperPadded(t *testing.T) {
+	for _, n := range []int{0, 1, 13, 100, 2000} {
+		store := make([]byte, n)
+		for i := range store {
+			store[i] = byte(i * 37)
+		}
+		want, err := EncodeWrapperPadded(store, WrapperLen(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dst := range [][]byte{nil, []byte("prefix"), make([]byte, 3, 5000)} {
+			prefix := append([]byte(nil), dst...)
+			got, err := AppendWrapperPadded(dst, store, WrapperLen(n))
+			if err != nil || !bytes.Equal(got[:len(prefix)], prefix) || !bytes.Equal(got[len(prefix):], want) {
+				t.Fatalf("n=%d, %d-byte dst: got %d bytes (%v), want the prefix and %d", n, len(prefix), len(got), err, len(want))
+			}
+		}
+		short := len(EncodeWrapper(store)) - 1
+		if got, err := AppendWrapperPadded([]byte("keep"), store, short); err == nil || string(got) != "keep" {
+			t.Fatalf("n=%d, a target shorter than the wrapper: %q, %v; want an error and dst unchanged", n, got, err)
+		}
+	}
+}
+
+// A plain text frames its store straight into a bytes.Buffer; the bytes are those Frame gives.
+func TestWriteToFramesInPlace(t *testing.T) {
+	in := []byte(strings.Repeat("Generated words. ", 40))
+	for _, e := range []formats.Edit{{StoreLen: 900}, {StoreLen: 900, Notice: testNotice}} {
+		l, err := openAny(t, in).Layout(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.AppendFrame == nil {
+			t.Fatal("a plain text's layout has no AppendFrame")
+		}
+		store := make([]byte, e.StoreLen)
+		for i := range store {
+			store[i] = byte(i*11 + 5)
+		}
+		var viaBuffer, viaWriter bytes.Buffer
+		if _, err := l.WriteTo(&viaBuffer, bytes.NewReader(in), store); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.WriteTo(struct{ io.Writer }{&viaWriter}, bytes.NewReader(in), store); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(viaBuffer.Bytes(), viaWriter.Bytes()) || int64(viaBuffer.Len()) != l.Size() {
+			t.Fatalf("framed in place: %d bytes; through Frame: %d; the layout says %d", viaBuffer.Len(), viaWriter.Len(), l.Size())
+		}
+		if _, err := l.WriteTo(&bytes.Buffer{}, bytes.NewReader(in), store[1:]); err == nil {
+			t.Fatal("a store one byte short was written")
 		}
 	}
 }

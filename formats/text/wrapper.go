@@ -66,8 +66,11 @@ func appendVS(out, b []byte) []byte {
 	return out[:j]
 }
 
-func wrapperHeader(n int) []byte {
-	h := make([]byte, wrapperHeaderLen)
+func wrapperHeader(n int) []byte { return putWrapperHeader(make([]byte, wrapperHeaderLen), n) }
+
+// putWrapperHeader writes the header of a wrapper of a store of n bytes into h
+// (wrapperHeaderLen bytes) and returns it.
+func putWrapperHeader(h []byte, n int) []byte {
 	copy(h, WrapperMagic)
 	h[8] = WrapperVersion
 	binary.BigEndian.PutUint32(h[9:], uint32(n))
@@ -88,17 +91,25 @@ func EncodeWrapper(store []byte) []byte {
 // then b = g mod 3 selectors U+E0100 (byte 0x10). Gaps of 1, 2 and 5 cannot be filled; with
 // target = WrapperLen(len(store)) the gap is always at least 6.
 func EncodeWrapperPadded(store []byte, target int) ([]byte, error) {
+	return AppendWrapperPadded(make([]byte, 0, target), store, target)
+}
+
+// AppendWrapperPadded is EncodeWrapperPadded appending to dst. On error it returns dst as it
+// was.
+func AppendWrapperPadded(dst, store []byte, target int) ([]byte, error) {
 	if len(store) > maxWrapperStore {
-		return nil, fmt.Errorf("%w: a text wrapper holds at most %d bytes, the store is %d", formats.ErrTooLarge, maxWrapperStore, len(store))
+		return dst, fmt.Errorf("%w: a text wrapper holds at most %d bytes, the store is %d", formats.ErrTooLarge, maxWrapperStore, len(store))
 	}
-	out := make([]byte, 0, target)
+	start := len(dst)
+	out := slices.Grow(dst, target)
 	out = append(out, zwnbsp...)
-	out = appendVS(out, wrapperHeader(len(store)))
+	var h [wrapperHeaderLen]byte
+	out = appendVS(out, putWrapperHeader(h[:], len(store)))
 	out = appendVS(out, store)
-	gap := target - len(out)
+	gap := target - (len(out) - start)
 	b := gap % 3
 	if gap < 0 || gap < 4*b {
-		return nil, fmt.Errorf("text wrapper: %d bytes cannot be padded to %d", len(out), target)
+		return dst, fmt.Errorf("text wrapper: %d bytes cannot be padded to %d", len(out)-start, target)
 	}
 	for a := (gap - 4*b) / 3; a > 0; a-- {
 		out = append(out, 0xef, 0xb8, 0x80)

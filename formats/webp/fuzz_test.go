@@ -42,7 +42,7 @@ func FuzzOpen(f *testing.F) {
 			}
 			store := bytes.Repeat([]byte{0xA5}, e.StoreLen)
 			var out bytes.Buffer
-			if _, err := l.WriteTo(&out, bytes.NewReader(in), l.Frame(store)); err != nil {
+			if _, err := l.WriteTo(&out, bytes.NewReader(in), store); err != nil {
 				t.Fatalf("WriteTo: %v", err)
 			}
 			q, err := Open(bytes.NewReader(out.Bytes()), int64(out.Len()))

@@ -108,7 +108,7 @@ func write(t testing.TB, in []byte, f *File, e formats.Edit, store []byte) ([]by
 	}
 	checkPieces(t, l, int64(len(in)))
 	var out bytes.Buffer
-	n, err := l.WriteTo(&out, bytes.NewReader(in), l.Frame(store))
+	n, err := l.WriteTo(&out, bytes.NewReader(in), store)
 	if err != nil {
 		t.Fatalf("WriteTo: %v", err)
 	}
