@@ -43,7 +43,6 @@ type coalescingConn struct {
 	net.Conn
 	holding bool
 	held    []byte
-	err     error // of the last write of held bytes
 }
 
 type connKey struct{}
