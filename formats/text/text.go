@@ -495,6 +495,7 @@ func (f *File) Layout(e formats.Edit) (*formats.Layout, error) {
 	nl := f.newline()
 	p := &planner{r: f.r, size: f.size, nfc: si.nfc, name: name}
 	var frame func([]byte) []byte
+	var appendFrame func(dst, store []byte) []byte // the plain-text wrapper, appended in place
 	cur := int64(0)
 	if f.start > 0 {
 		p.copy(0, f.start)
@@ -516,13 +517,14 @@ func (f *File) Layout(e formats.Edit) (*formats.Layout, error) {
 		}
 	} else {
 		p.sample = func(n int) ([]byte, int64) { return wrapperSample(n, joinWindow) }
-		frame = func(store []byte) []byte {
-			w, err := EncodeWrapperPadded(store, WrapperLen(e.StoreLen))
-			if err != nil || len(store) != e.StoreLen {
-				return nil
+		appendFrame = func(dst, store []byte) []byte {
+			if len(store) != e.StoreLen {
+				return dst
 			}
-			return w
+			out, _ := AppendWrapperPadded(dst, store, WrapperLen(e.StoreLen)) // dst on error
+			return out
 		}
+		frame = func(store []byte) []byte { return appendFrame(nil, store) }
 	}
 	p.copyExcept(cur, f.bodyStart, removed)
 	if atStart {
@@ -537,14 +539,8 @@ func (f *File) Layout(e formats.Edit) (*formats.Layout, error) {
 		p.store()
 	}
 	l, err := p.layout(e.StoreLen, frame)
-	if err == nil && !f.markdown {
-		l.AppendFrame = func(dst, store []byte) []byte {
-			if len(store) != e.StoreLen {
-				return dst
-			}
-			out, _ := AppendWrapperPadded(dst, store, WrapperLen(e.StoreLen))
-			return out
-		}
+	if err == nil {
+		l.AppendFrame = appendFrame // nil for Markdown
 	}
 	return l, err
 }
