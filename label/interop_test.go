@@ -210,7 +210,7 @@ func TestTamperMatrixAgreesWithC2PARS(t *testing.T) {
 			// One byte of the actions assertion changed.
 			cases["assertion-byte-changed"] = bytes.Replace(out, []byte("trainedAlgorithmicMedia"), []byte("trainedAlgorithmicMediA"), 1)
 			// Signature made by another key, with the first signer's certificate.
-			cases["signature-from-another-key"] = resign(t, out, r, a, b)
+			cases["signature-from-another-key"] = resign(t, out, r, b)
 			// Manifest copied from another labeled image.
 			var otherIn []byte
 			switch ext {
@@ -331,9 +331,9 @@ func strip(t *testing.T, ext string, out []byte, start, length int) []byte {
 	return s
 }
 
-// resign replaces the COSE signature with one made by b's key while keeping a's certificate
-// chain, padded to the same length so it can be patched in place.
-func resign(t *testing.T, out []byte, r *label.Report, a, b *creds) []byte {
+// resign replaces the COSE signature with one made by b's key while keeping the label's
+// certificate chain, padded to the same length so it can be patched in place.
+func resign(t *testing.T, out []byte, r *label.Report, b *creds) []byte {
 	active := r.Store.Active()
 	old := active.Signature
 	keyPEM, err := os.ReadFile(filepath.Join(b.dir, "signer.key"))
@@ -348,9 +348,14 @@ func resign(t *testing.T, out []byte, r *label.Report, a, b *creds) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chain [][]byte
-	for _, c := range a.signer.Chain() {
-		chain = append(chain, c.Raw)
+	// a's x5chain exactly as the label embeds it (the signer leaves a self-signed root out).
+	var orig cose.Sign1Message
+	if err := orig.UnmarshalCBOR(old); err != nil {
+		t.Fatal(err)
+	}
+	chain, ok := orig.Headers.Protected[cose.HeaderLabelX5Chain]
+	if !ok {
+		t.Fatal("the label's signature has no x5chain")
 	}
 	build := func(pad int) []byte {
 		msg := cose.NewSign1Message()

@@ -188,7 +188,7 @@ func New(s signature.Signer, chain []*x509.Certificate, opts ...Option) (*Signer
 	if sg.alg.cose() == 0 {
 		return nil, fmt.Errorf("sign: unknown algorithm %q", sg.alg)
 	}
-	for _, c := range chain {
+	for _, c := range embeddedChain(chain) {
 		sg.chainDER = append(sg.chainDER, c.Raw)
 	}
 	sg.prot = sg.protected()
@@ -201,6 +201,20 @@ func New(s signature.Signer, chain []*x509.Certificate, opts ...Option) (*Signer
 		return nil, errors.New("sign: cannot encode a signature")
 	}
 	return sg, nil
+}
+
+// embeddedChain is the part of chain that goes into x5chain: all of it but a self-signed root
+// at its end. A validator trusts a root only from its own trust list, never from the file, so
+// an embedded root proves nothing (RFC 9360 lets x5chain leave out what the relying party
+// already has); it is 400-1,500 bytes of every manifest, and three times that in a plain-text
+// label. The signing certificate itself always stays, even when self-signed.
+func embeddedChain(chain []*x509.Certificate) []*x509.Certificate {
+	if n := len(chain); n > 1 {
+		if root := chain[n-1]; bytes.Equal(root.RawIssuer, root.RawSubject) && root.CheckSignatureFrom(root) == nil {
+			return chain[:n-1]
+		}
+	}
+	return chain
 }
 
 func samePublicKey(a, b crypto.PublicKey) bool {
