@@ -83,7 +83,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	shutdownTimeout := fs.Duration("shutdown-timeout", sidecar.DefaultShutdownTimeout, "on SIGTERM, time given to in-flight requests")
 	maxInflight := fs.Int("max-inflight", sidecar.DefaultMaxInflight, "requests served at once; more get 503 + Retry-After")
 	workers := fs.Int("workers", 0, "requests with bodies of 64 KiB or more labeled or verified at the same moment; the other admitted ones wait their turn (default: the number of cores)")
-	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate chain")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain")
 	tlsKey := fs.String("tls-key", "", "private key of --tls-cert")
 	clientCA := fs.String("client-ca", "", "with --tls-cert: require client certificates issued by these PEM CAs (mTLS)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -342,7 +342,9 @@ func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("TLS key pair: %w", err)
 	}
-	tc := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
+	// NextProtos offers HTTP/2 (ALPN "h2"): the listener is wrapped by tls.NewListener, and
+	// net/http configures HTTP/2 only on the tls.Config of its own ServeTLS.
+	tc := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	if clientCA != "" {
 		b, err := os.ReadFile(clientCA)
 		if err != nil {

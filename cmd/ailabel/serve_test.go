@@ -138,6 +138,12 @@ func TestServeUsage(t *testing.T) {
 // arguments, waits until it is ready, and stops it (checking its exit code) when the test ends.
 func startServe(t *testing.T, envs map[string]string, args ...string) (string, *lockedBuffer) {
 	t.Helper()
+	return startServeWith(t, http.DefaultClient, "http", envs, args...)
+}
+
+// startServeWith is startServe for a server reached with client at scheme://ADDR.
+func startServeWith(t *testing.T, client *http.Client, scheme string, envs map[string]string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
 	stderr := &lockedBuffer{}
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(k string) string { return envs[k] }}
 	ctx, stop := context.WithCancel(context.Background())
@@ -158,7 +164,7 @@ func startServe(t *testing.T, envs map[string]string, args ...string) (string, *
 	var base string
 	for i := 0; i < 500 && base == ""; i++ {
 		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			base = "http://" + m[1]
+			base = scheme + "://" + m[1]
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -166,7 +172,7 @@ func startServe(t *testing.T, envs map[string]string, args ...string) (string, *
 		t.Fatalf("serve did not listen: %s", stderr.String())
 	}
 	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := client.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
