@@ -20,9 +20,7 @@ func FuzzHandlers(f *testing.F) {
 		f.Add(b)
 		f.Add(b[:len(b)/3])
 	}
-	if mp4 := mp4Sample(f); mp4 != nil {
-		f.Add(mp4[:2048])
-	}
+	f.Add(mp4Sample(f)[:2048])
 	f.Add([]byte("plain text, made by a model\n"))
 	f.Add([]byte("<html><body>hi</body></html>"))
 	f.Add([]byte{})

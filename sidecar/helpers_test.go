@@ -223,10 +223,12 @@ func sample(t testing.TB, name string) []byte {
 
 // mp4Sample is an unlabeled MP4 from the BMFF container's test data, nil (with the reason
 // logged) when that folder is not there.
+// mp4Sample is the repository's small MP4 fixture.
 func mp4Sample(t testing.TB) []byte {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "formats", "bmff", "testdata", "unsigned.mp4"))
 	if err != nil {
-		return nil
+		t.Fatalf("the MP4 fixture: %v", err)
 	}
 	return b
 }
