@@ -6,6 +6,8 @@
 #   WARMUP=n scripts/load.sh …                    (untimed requests first; see below)
 #   CLIENT_NICE=10 scripts/load.sh …              (the load client yields the cores to the
 #                                                  server, as a separate load machine would)
+#   TEXT_RATE=n scripts/load.sh …                 (the rate of the paced text run; default 5000,
+#                                                  0: none)
 #
 # Needs Go and curl. Builds ailabel and the load client (scripts/loadclient), writes test keys,
 # starts the server on 127.0.0.1 with a random port, and for a 1 KB text and a 256 KB JPEG:
@@ -24,6 +26,12 @@
 #     number of requests sent (none lost),
 # and prints throughput, p50/p99 latency, the server's and the client's CPU time per request
 # and the server's peak RSS (VmHWM). Exits 1 if any request failed.
+#
+# The text is sent twice: first as fast as the server answers (each connection sends its next
+# request when the last is answered: the server's capacity, and its latency when saturated),
+# then paced at TEXT_RATE requests a second over the same CONCURRENCY connections, with each
+# request's latency counted from when it was due (a stall counts against every request it held
+# back): the latency at that load, which is how a latency target at a given rate is judged.
 set -euo pipefail
 N=${1:-10000}
 C=${2:-64}
@@ -38,6 +46,8 @@ if [[ -z $spill_dir && -w /dev/shm ]] && (( $(df -Pk /dev/shm | awk 'NR==2 {prin
   spill_dir=/dev/shm
 fi
 (( W >= 0 && W <= 100000 )) || { echo "WARMUP must be 0..100000" >&2; exit 2; }
+RATE=${TEXT_RATE:-5000}
+[[ $RATE =~ ^[0-9]+$ ]] && (( RATE <= 100000 )) || { echo "TEXT_RATE must be 0..100000" >&2; exit 2; }
 command -v curl >/dev/null || { echo "load.sh: curl is not installed" >&2; exit 2; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,12 +92,12 @@ url="http://$url"
 counter() { curl -fsS "$url/metrics" | awk -v f="ailabel_labels_total{format=\"$1\"}" '$1==f {print $2}' | awk '{printf "%d", $1}'; }
 
 fail=0
-run() { # NAME FILE FORMAT
-  local name=$1 file=$2 format=$3 before after rc=0
+run() { # NAME FILE FORMAT [RATE]
+  local name=$1 file=$2 format=$3 rate=${4:-0} before after rc=0
   before=$(counter "$format"); before=${before:-0}
   timeout 600 nice -n "${CLIENT_NICE:-0}" "$work/loadclient" -url "$url/v1/label?model=load-test" -token-file "$work/tokens" \
     -in "$file" -n "$N" -c "$C" -warmup "$W" -timeout 20s -deadline 120s -keep $((256 << 20)) -spill $((8 << 30)) -spill-dir "${spill_dir:-$work}" \
-    -format "$format" -model load-test -trust "$work/keys/ca.pem" -pid "$pid" -name "$name" || rc=$?
+    -format "$format" -model load-test -trust "$work/keys/ca.pem" -pid "$pid" -name "$name" -rate "$rate" || rc=$?
   after=$(counter "$format"); after=${after:-0}
   if (( rc != 0 )); then
     echo "FAIL $name: the load client exited with $rc" >&2; fail=1
@@ -97,7 +107,8 @@ run() { # NAME FILE FORMAT
   fi
 }
 case ${LOAD_ONLY:-} in
-  ""|text) run "1 KB text" "$work/in.txt" text ;;&
+  ""|text) run "1 KB text" "$work/in.txt" text
+           if (( RATE > 0 )); then run "1 KB text" "$work/in.txt" text "$RATE"; fi ;;&
   ""|jpeg) run "256 KB JPEG" "$work/in.jpg" jpeg ;;
   text) ;;
   *) echo "LOAD_ONLY must be text or jpeg" >&2; exit 2 ;;

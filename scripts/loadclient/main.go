@@ -65,9 +65,10 @@ type config struct {
 	Format    string        // expected Report.Format
 	Model     string        // expected Report.Model and AI-Disclosure model
 	Trust     *sign.TrustStore
-	Warmup    int   // untimed requests sent first, verified too
-	Keep      int64 // bytes of bodies held in memory for verification after the run
-	SpillMax  int64 // then bytes of bodies written to a spill file in SpillDir ("": os.TempDir())
+	Warmup    int     // untimed requests sent first, verified too
+	Rate      float64 // timed requests per second, paced (0: each connection sends as fast as it is answered)
+	Keep      int64   // bytes of bodies held in memory for verification after the run
+	SpillMax  int64   // then bytes of bodies written to a spill file in SpillDir ("": os.TempDir())
 	SpillDir  string
 	ServerPID int       // 0: no server figures
 	Profile   io.Writer // when not nil, receives the CPU profile of the timed run
@@ -91,7 +92,9 @@ type result struct {
 // summary is what a run measured.
 type summary struct {
 	N, Warmup, OK, Verified int
-	VerifiedDuring          int // timed requests verified during the run (past -keep)
+	Rate                    float64       // the paced rate, 0 when not paced
+	LateP99                 time.Duration // paced: the p99 of how late requests were sent
+	VerifiedDuring          int           // timed requests verified during the run (past -keep)
 	Elapsed                 time.Duration
 	P50, P99, Max           time.Duration
 	ServerCPU, ClientCPU    time.Duration // -1 when unknown
@@ -118,6 +121,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", "", "the model every response must name")
 	trust := fs.String("trust", "", "PEM trust anchors: every response must be signed by a trusted signer")
 	warmup := fs.Int("warmup", 64, "untimed requests sent before the timed ones (their answers are verified too)")
+	rate := fs.Float64("rate", 0, "pace the timed requests at this many per second over the connections (0: every connection sends its next request as soon as it is answered); a request's latency is then counted from when it was due, so a stall delays every request behind it")
 	keep := fs.Int64("keep", 512<<20, "bytes of response bodies kept in memory for verification after the run")
 	spillMax := fs.Int64("spill", 8<<30, "then bytes of response bodies written to a temporary file for verification after the run; past both, bodies are verified during the run")
 	spillDir := fs.String("spill-dir", "", "the folder of that file (default: the system's temporary folder)")
@@ -134,7 +138,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())
 	}
-	cfg := config{N: *n, C: *c, Timeout: *timeout, Deadline: *deadline, Format: *format, Model: *model, Keep: *keep, SpillMax: *spillMax, SpillDir: *spillDir, ServerPID: *pid, Warmup: *warmup}
+	cfg := config{N: *n, C: *c, Timeout: *timeout, Deadline: *deadline, Format: *format, Model: *model, Keep: *keep, SpillMax: *spillMax, SpillDir: *spillDir, ServerPID: *pid, Warmup: *warmup, Rate: *rate}
 	u, err := url.Parse(*rawURL)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return fail("-url %q: an http:// URL is required", *rawURL)
@@ -153,6 +157,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return fail("-in, -token-file, -format, -model and -trust are required")
 	case cfg.Keep < 0 || cfg.SpillMax < 0:
 		return fail("-keep and -spill must be 0 or more")
+	case !(cfg.Rate >= 0 && cfg.Rate <= 1e6):
+		return fail("-rate %v: 0 (not paced) up to 1000000", cfg.Rate)
 	}
 	tok, err := os.ReadFile(*tokenFile)
 	if err != nil {
@@ -211,6 +217,9 @@ func (s *summary) line(name string) string {
 	if s.Warmup > 0 {
 		fmt.Fprintf(&b, " +%d warm-up", s.Warmup)
 	}
+	if s.Rate > 0 {
+		fmt.Fprintf(&b, "  paced at %.0f/s (sent late by p99 %s ms)", s.Rate, ms(s.LateP99))
+	}
 	if s.ServerCPU >= 0 {
 		fmt.Fprintf(&b, "  server CPU %d µs/req", s.ServerCPU.Microseconds()/int64(s.N))
 	}
@@ -267,11 +276,24 @@ func (s *store) take(n int64) []byte {
 
 // phase sends n requests over the workers' connections. Each 200 body goes into st when it has
 // room (nil: never), else is verified at once. Requests not sent by end are lost.
-func phase(ws []*worker, n int, end time.Time, st *store, v *verifier) ([]result, []time.Duration) {
-	results := make([]result, n)
-	lat := make([]time.Duration, n)
+//
+// With rate > 0 request i is due at i/rate seconds after the phase starts: the connection that
+// takes it waits until then, and its latency runs from when it was due, not from when it was
+// sent, so that a stall counts against every request it held back (no coordinated omission).
+// Without a rate every connection sends its next request as soon as the last is answered.
+//
+// It returns the results, the latencies (0: not sent) and, when paced, how late each request
+// was sent (the load client's own delay: time waiting for a free connection or for the
+// runtime to wake the connection's goroutine).
+func phase(ws []*worker, n int, end time.Time, st *store, v *verifier, rate float64) (results []result, lat, late []time.Duration) {
+	results = make([]result, n)
+	lat = make([]time.Duration, n)
+	if rate > 0 {
+		late = make([]time.Duration, n)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	start := time.Now()
 	for _, w := range ws {
 		wg.Go(func() {
 			for {
@@ -280,7 +302,17 @@ func phase(ws []*worker, n int, end time.Time, st *store, v *verifier) ([]result
 					return
 				}
 				r := &results[i]
+				var due time.Time
+				if rate > 0 {
+					due = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait)
+					}
+				}
 				t0 := time.Now()
+				if rate > 0 {
+					late[i] = t0.Sub(due)
+				}
 				if t0.After(end) {
 					r.err = "not sent: the run's time limit was reached"
 					continue
@@ -290,6 +322,9 @@ func phase(ws []*worker, n int, end time.Time, st *store, v *verifier) ([]result
 					dl = end
 				}
 				lat[i] = w.roundTrip(r, dl, st)
+				if rate > 0 {
+					lat[i] = time.Since(due)
+				}
 				if r.err != "" && !dl.Before(end) && !time.Now().Before(end) {
 					r.err = "not answered within the run's time limit: " + r.err
 				}
@@ -303,7 +338,7 @@ func phase(ws []*worker, n int, end time.Time, st *store, v *verifier) ([]result
 		})
 	}
 	wg.Wait()
-	return results, lat
+	return results, lat, late
 }
 
 // roundTrip sends the request, reads the answer into r and returns its latency. A 200 body goes
@@ -406,7 +441,7 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 
 	// Warm-up: connections open, the server's heap grown; every answer verified at once. Its
 	// largest body sizes the arena of the timed run.
-	warm, _ := phase(ws, cfg.Warmup, time.Now().Add(cfg.Deadline), nil, v)
+	warm, _, _ := phase(ws, cfg.Warmup, time.Now().Add(cfg.Deadline), nil, v, 0)
 	var largest int64
 	for _, w := range ws {
 		largest = max(largest, int64(cap(w.scratch)))
@@ -437,13 +472,13 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 	}
 	cpu0, srv0 := clientCPU(), serverCPU(cfg.ServerPID)
 	start := time.Now()
-	results, lat := phase(ws, cfg.N, start.Add(cfg.Deadline), st, v)
+	results, lat, late := phase(ws, cfg.N, start.Add(cfg.Deadline), st, v, cfg.Rate)
 	elapsed := time.Since(start)
 	cpu1, srv1 := clientCPU(), serverCPU(cfg.ServerPID)
 	if cfg.Profile != nil {
 		pprof.StopCPUProfile()
 	}
-	s := &summary{N: cfg.N, Warmup: cfg.Warmup, Elapsed: elapsed, ServerCPU: -1, ClientCPU: -1,
+	s := &summary{N: cfg.N, Warmup: cfg.Warmup, Rate: cfg.Rate, Elapsed: elapsed, ServerCPU: -1, ClientCPU: -1,
 		ServerHWM: serverHWM(cfg.ServerPID), VerifiedDuring: int(v.during.Load())}
 	if cpu0 >= 0 && cpu1 >= 0 {
 		s.ClientCPU = cpu1 - cpu0
@@ -462,6 +497,10 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 	slices.Sort(sent)
 	if len(sent) > 0 {
 		s.P50, s.P99, s.Max = percentile(sent, 50), percentile(sent, 99), sent[len(sent)-1]
+	}
+	if late != nil {
+		slices.Sort(late)
+		s.LateP99 = percentile(late, 99)
 	}
 
 	// Verify every body kept, on every core (the server is idle by now).

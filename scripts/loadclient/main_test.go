@@ -166,3 +166,60 @@ func TestRunCountsRefused(t *testing.T) {
 		t.Fatalf("%d 200s, %d failed: %v", s.OK, s.failed, s.Failures)
 	}
 }
+
+// stallOnce holds the fifth request it sees for d.
+func stallOnce(d time.Duration) func(http.Handler) http.Handler {
+	var n atomic.Int64
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 5 {
+				time.Sleep(d)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
+// TestRunPaced: with -rate the timed requests leave at that rate (the run takes about n/rate,
+// not less), and a stall counts against every request it held back: one request held 400 ms on
+// the only connection at 100 requests a second delays the 30 or so due behind it, so the median
+// latency is long; without pacing the same stall is one slow request and the median is short.
+func TestRunPaced(t *testing.T) {
+	const stall = 400 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		rate float64
+	}{{"paced", 100}, {"not paced", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, trust := testServer(t, stallOnce(stall))
+			cfg := testConfig(u, trust)
+			cfg.C, cfg.Warmup, cfg.N, cfg.Rate = 1, 0, 60, tc.rate
+			s, err := run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.failed != 0 || s.Verified != cfg.N {
+				t.Fatalf("%d failed, %d verified: %v", s.failed, s.Verified, s.Failures)
+			}
+			if s.Max < stall {
+				t.Fatalf("max latency %v, under the %v stall", s.Max, stall)
+			}
+			if tc.rate > 0 {
+				if min := time.Duration(float64(cfg.N-1) / tc.rate * float64(time.Second)); s.Elapsed < min {
+					t.Fatalf("%d requests at %v/s took %v, under %v", cfg.N, tc.rate, s.Elapsed, min)
+				}
+				if s.LateP99 < stall/2 {
+					t.Fatalf("paced: sent late by p99 %v, but the one connection was held %v", s.LateP99, stall)
+				}
+				if s.P50 < 50*time.Millisecond {
+					t.Fatalf("paced: median %v; the requests held back by the stall were not counted from when they were due", s.P50)
+				}
+				if !strings.Contains(s.line("x"), "paced at 100/s (sent late by p99 ") {
+					t.Fatalf("result line %q does not say it was paced", s.line("x"))
+				}
+			} else if s.P50 > 50*time.Millisecond {
+				t.Fatalf("not paced: median %v, want only the stalled request slow", s.P50)
+			}
+		})
+	}
+}
