@@ -154,7 +154,7 @@ func WithTimeStamper(ts TimeStamper) Option { return func(s *Signer) { s.tsa = t
 func WithAlgorithm(a Algorithm) Option { return func(s *Signer) { s.alg = a } }
 
 // New makes a Signer from a sigstore signer and its certificate chain (leaf first, the root may
-// be left out). The leaf's public key must be the signer's. For RSA keys the signer must sign
+// be left out; a self-signed root at the end is not embedded in the signatures' x5chain). The leaf's public key must be the signer's. For RSA keys the signer must sign
 // RSASSA-PSS with a salt as long as the hash (LoadRSAPSSSignerVerifier with
 // rsa.PSSSaltLengthEqualsHash); PKCS#1 v1.5 signers are refused.
 func New(s signature.Signer, chain []*x509.Certificate, opts ...Option) (*Signer, error) {
@@ -229,7 +229,8 @@ func (s *Signer) Algorithm() Algorithm { return s.alg }
 // Certificate returns the signing certificate.
 func (s *Signer) Certificate() *x509.Certificate { return s.chain[0] }
 
-// Chain returns the certificate chain, leaf first.
+// Chain returns the certificate chain as configured, leaf first (x5chain carries it without a
+// self-signed root at its end).
 func (s *Signer) Chain() []*x509.Certificate { return append([]*x509.Certificate(nil), s.chain...) }
 
 // IsDevelopment reports whether this is a development signer.
