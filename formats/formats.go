@@ -18,7 +18,6 @@ import (
 	"image"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,7 +323,7 @@ func Register(f Format) {
 	if p := registry.Load(); p != nil {
 		old = *p
 	}
-	i, found := sort.Find(len(old), func(i int) int { return strings.Compare(f.Name, old[i].Name) })
+	i, found := find(old, f.Name)
 	if found {
 		panic("formats: duplicate registration of " + f.Name)
 	}
@@ -347,10 +346,15 @@ func All() []*Format { return slices.Clone(registered()) }
 // Lookup returns the format with the given name.
 func Lookup(name string) (*Format, bool) {
 	all := registered()
-	if i, found := sort.Find(len(all), func(i int) int { return strings.Compare(name, all[i].Name) }); found {
+	if i, found := find(all, name); found {
 		return all[i], true
 	}
 	return nil, false
+}
+
+// find is where name is, or would go, in formats sorted by name.
+func find(sorted []*Format, name string) (int, bool) {
+	return slices.BinarySearchFunc(sorted, name, func(f *Format, name string) int { return strings.Compare(f.Name, name) })
 }
 
 // Sniff returns the format whose magic matches head. Fallback formats are tried last.

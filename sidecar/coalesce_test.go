@@ -3,15 +3,9 @@ package sidecar_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -19,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ailabel/ailabel/internal/testtool"
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/sidecar"
 )
@@ -118,47 +113,12 @@ func TestResponseInOneWrite(t *testing.T) {
 	}
 }
 
-// testTLS makes a CA, a server certificate for 127.0.0.1 and a client certificate.
-func testTLS(t *testing.T) (server, client tls.Certificate, pool *x509.CertPool) {
-	t.Helper()
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	now := time.Now()
-	caKey := key()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tls test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	pool = x509.NewCertPool()
-	pool.AddCert(ca)
-	issue := func(serial int64, cn string, usage x509.ExtKeyUsage) tls.Certificate {
-		k := key()
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
-	}
-	return issue(2, "127.0.0.1", x509.ExtKeyUsageServerAuth), issue(3, "client", x509.ExtKeyUsageClientAuth), pool
-}
-
 // Over TLS with client certificates (as `serve --tls-cert --client-ca` runs it), connections
 // reach net/http as they are: HTTP/2 is negotiated, labels are answered, and a client without a
 // certificate is refused.
 func TestServeMTLS(t *testing.T) {
-	srvCert, cliCert, pool := testTLS(t)
+	certs := testtool.NewTLSCerts(t)
+	srvCert, cliCert, pool := certs.Server, certs.Client, certs.Pool
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -154,9 +154,10 @@ func WithTimeStamper(ts TimeStamper) Option { return func(s *Signer) { s.tsa = t
 func WithAlgorithm(a Algorithm) Option { return func(s *Signer) { s.alg = a } }
 
 // New makes a Signer from a sigstore signer and its certificate chain (leaf first, the root may
-// be left out; a self-signed root at the end is not embedded in the signatures' x5chain). The leaf's public key must be the signer's. For RSA keys the signer must sign
-// RSASSA-PSS with a salt as long as the hash (LoadRSAPSSSignerVerifier with
-// rsa.PSSSaltLengthEqualsHash); PKCS#1 v1.5 signers are refused.
+// be left out; a self-signed root at the end is not embedded in the signatures' x5chain). The
+// leaf's public key must be the signer's. For RSA keys the signer must sign RSASSA-PSS with a
+// salt as long as the hash (LoadRSAPSSSignerVerifier with rsa.PSSSaltLengthEqualsHash);
+// PKCS#1 v1.5 signers are refused.
 func New(s signature.Signer, chain []*x509.Certificate, opts ...Option) (*Signer, error) {
 	if s == nil {
 		return nil, errors.New("sign: no signer")
