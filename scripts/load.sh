@@ -8,6 +8,9 @@
 #                                                  server, as a separate load machine would)
 #   TEXT_RATE=n scripts/load.sh …                 (the rate of the paced text run; default 5000,
 #                                                  0: none)
+#   TARGETS=report|strict|none scripts/load.sh …   (judge the runs against the targets below and
+#                                                  say so: report (default) prints, strict also
+#                                                  exits 3 when one is missed, none does not judge)
 #
 # Needs Go and curl. Builds ailabel and the load client (scripts/loadclient), writes test keys,
 # starts the server on 127.0.0.1 with a random port, and for a 1 KB text and a 256 KB JPEG:
@@ -25,13 +28,21 @@
 #   - requires the server's ailabel_labels_total{format} counter to have grown by exactly the
 #     number of requests sent (none lost),
 # and prints throughput, p50/p99 latency, the server's and the client's CPU time per request
-# and the server's peak RSS (VmHWM). Exits 1 if any request failed.
+# and the server's peak RSS (VmHWM). Exits 1 if any request failed, and 3 with TARGETS=strict when
+# every request passed but a target was missed.
 #
 # The text is sent twice: first as fast as the server answers (each connection sends its next
 # request when the last is answered: the server's capacity, and its latency when saturated),
 # then paced at TEXT_RATE requests a second over the same CONCURRENCY connections, with each
 # request's latency counted from when it was due (a stall counts against every request it held
 # back): the latency at that load, which is how a latency target at a given rate is judged.
+#
+# The targets of this project's 2-core machine (issue #6), each judged on the run that measures it:
+#   - 1 KB text, 5,000 requests/s or more: the throughput of the run as fast as answered;
+#   - 1 KB text, p99 under 20 ms at that rate: the p99 of the run paced at TEXT_RATE (5,000/s);
+#   - 256 KB JPEG, 300 requests/s or more: the throughput of its run.
+# A missed target is reported ("target: … MISSED"); it fails the script only with TARGETS=strict,
+# as the figures depend on the machine.
 set -euo pipefail
 N=${1:-10000}
 C=${2:-64}
@@ -48,6 +59,8 @@ fi
 (( W >= 0 && W <= 100000 )) || { echo "WARMUP must be 0..100000" >&2; exit 2; }
 RATE=${TEXT_RATE:-5000}
 [[ $RATE =~ ^[0-9]+$ ]] && (( RATE <= 100000 )) || { echo "TEXT_RATE must be 0..100000" >&2; exit 2; }
+TARGETS=${TARGETS:-report}
+[[ $TARGETS =~ ^(report|strict|none)$ ]] || { echo "TARGETS must be report, strict or none" >&2; exit 2; }
 command -v curl >/dev/null || { echo "load.sh: curl is not installed" >&2; exit 2; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,15 +104,19 @@ url="http://$url"
 
 counter() { curl -fsS "$url/metrics" | awk -v f="ailabel_labels_total{format=\"$1\"}" '$1==f {print $2}' | awk '{printf "%d", $1}'; }
 
-fail=0
-run() { # NAME FILE FORMAT [RATE]
-  local name=$1 file=$2 format=$3 rate=${4:-0} before after rc=0
+fail=0 missed=0
+run() { # NAME FILE FORMAT RATE [TARGET FLAGS…]
+  local name=$1 file=$2 format=$3 rate=$4 before after rc=0
+  shift 4
+  [[ $TARGETS == none ]] && set --
   before=$(counter "$format"); before=${before:-0}
   timeout 600 nice -n "${CLIENT_NICE:-0}" "$work/loadclient" -url "$url/v1/label?model=load-test" -token-file "$work/tokens" \
     -in "$file" -n "$N" -c "$C" -warmup "$W" -timeout 20s -deadline 120s -keep $((256 << 20)) -spill $((8 << 30)) -spill-dir "${spill_dir:-$work}" \
-    -format "$format" -model load-test -trust "$work/keys/ca.pem" -pid "$pid" -name "$name" -rate "$rate" || rc=$?
+    -format "$format" -model load-test -trust "$work/keys/ca.pem" -pid "$pid" -name "$name" -rate "$rate" "$@" || rc=$?
   after=$(counter "$format"); after=${after:-0}
-  if (( rc != 0 )); then
+  if (( rc == 3 )); then
+    missed=1
+  elif (( rc != 0 )); then
     echo "FAIL $name: the load client exited with $rc" >&2; fail=1
   fi
   if (( after - before != N + W )); then
@@ -107,11 +124,16 @@ run() { # NAME FILE FORMAT [RATE]
   fi
 }
 case ${LOAD_ONLY:-} in
-  ""|text) run "1 KB text" "$work/in.txt" text
-           if (( RATE > 0 )); then run "1 KB text" "$work/in.txt" text "$RATE"; fi ;;&
-  ""|jpeg) run "256 KB JPEG" "$work/in.jpg" jpeg ;;
+  ""|text) run "1 KB text" "$work/in.txt" text 0 -want-rate 5000
+           if (( RATE > 0 )); then run "1 KB text" "$work/in.txt" text "$RATE" -want-p99 20ms; fi ;;&
+  ""|jpeg) run "256 KB JPEG" "$work/in.jpg" jpeg 0 -want-rate 300 ;;
   text) ;;
   *) echo "LOAD_ONLY must be text or jpeg" >&2; exit 2 ;;
 esac
 echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
-exit $fail
+(( fail )) && exit 1
+if (( missed )); then
+  echo "a target was missed (see \"target:\" above)" >&2
+  [[ $TARGETS == strict ]] && exit 3
+fi
+exit 0

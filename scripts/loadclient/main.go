@@ -3,7 +3,8 @@
 // request, and then verifies every response body it received: signature valid and trusted,
 // the format and the model it expects, the manifest named by the C2PA-Manifest-ID header, each
 // manifest seen once. It exits 1 when any request is lost, answered with another status than
-// 200, or fails verification.
+// 200, or fails verification. With -want-rate or -want-p99 it also judges the run against those
+// targets, a line each, and exits 3 when every request passed but a target was missed.
 //
 // It is light on purpose so that it leaves the cores to the server: each connection is driven by
 // one goroutine that writes a request prepared once and parses the answer with
@@ -128,6 +129,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	pid := fs.Int("pid", 0, "the server's process id: report its CPU time per request and peak RSS")
 	cpuProfile := fs.String("cpuprofile", "", "write the client's CPU profile of the timed run to this file")
 	name := fs.String("name", "", "the name printed at the start of the result line (default: the input's file name)")
+	wantRate := fs.Float64("want-rate", 0, "target: a throughput of at least this many requests a second (0: none); a missed target is reported and the exit status is 3")
+	wantP99 := fs.Duration("want-p99", 0, "target: a p99 latency under this (0: none); as -want-rate")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -159,6 +162,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return fail("-keep and -spill must be 0 or more")
 	case !(cfg.Rate >= 0 && cfg.Rate <= 1e6):
 		return fail("-rate %v: 0 (not paced) up to 1000000", cfg.Rate)
+	case !(*wantRate >= 0 && *wantRate <= 1e9) || *wantP99 < 0:
+		return fail("-want-rate and -want-p99 must be 0 or more")
 	}
 	tok, err := os.ReadFile(*tokenFile)
 	if err != nil {
@@ -202,7 +207,38 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	lines, met := s.judge(*wantRate, *wantP99)
+	for _, l := range lines {
+		fmt.Fprintln(stdout, "  target: "+l)
+	}
+	if !met {
+		return 3
+	}
 	return 0
+}
+
+// judge compares the run with the targets (0: none) and says, a line each, whether each was met.
+func (s *summary) judge(minRate float64, maxP99 time.Duration) (lines []string, met bool) {
+	met = true
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		met = false
+		return "MISSED"
+	}
+	if minRate > 0 {
+		r := float64(s.N) / s.Elapsed.Seconds()
+		lines = append(lines, fmt.Sprintf("throughput %.0f req/s, at least %.0f: %s", r, minRate, verdict(r >= minRate)))
+	}
+	if maxP99 > 0 {
+		at := "as fast as answered"
+		if s.Rate > 0 {
+			at = fmt.Sprintf("paced at %.0f/s", s.Rate)
+		}
+		lines = append(lines, fmt.Sprintf("p99 %v (%s), under %v: %s", s.P99.Round(100*time.Microsecond), at, maxP99, verdict(s.P99 < maxP99)))
+	}
+	return lines, met
 }
 
 // line is the result line: throughput, latency, figures.

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,11 +25,18 @@ const token = "load-client-test-token"
 // testServer is a sidecar with a fresh signing key, behind wrap (nil: none); trust holds its CA.
 func testServer(t *testing.T, wrap func(http.Handler) http.Handler) (u *url.URL, trust *sign.TrustStore) {
 	t.Helper()
+	u, trust, _ = testServerDir(t, wrap)
+	return u, trust
+}
+
+// testServerDir is testServer, and the folder of its keys (ca.pem is the trust anchor).
+func testServerDir(t *testing.T, wrap func(http.Handler) http.Handler) (u *url.URL, trust *sign.TrustStore, dir string) {
+	t.Helper()
 	creds, err := sign.Generate("loadclient test", sign.KeyP256, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
 	if err := creds.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +59,7 @@ func testServer(t *testing.T, wrap func(http.Handler) http.Handler) (u *url.URL,
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	u, _ = url.Parse(srv.URL + "/v1/label?model=m")
-	return u, trust
+	return u, trust, dir
 }
 
 func testConfig(u *url.URL, trust *sign.TrustStore) config {
@@ -221,5 +230,61 @@ func TestRunPaced(t *testing.T) {
 				t.Fatalf("not paced: median %v, want only the stalled request slow", s.P50)
 			}
 		})
+	}
+}
+
+func TestJudge(t *testing.T) {
+	s := &summary{N: 10000, Elapsed: 2 * time.Second, P99: 19 * time.Millisecond} // 5,000/s
+	for _, tc := range []struct {
+		rate  float64
+		p99   time.Duration
+		met   bool
+		lines []string
+	}{
+		{0, 0, true, nil},
+		{5000, 20 * time.Millisecond, true, []string{
+			"throughput 5000 req/s, at least 5000: met",
+			"p99 19ms (as fast as answered), under 20ms: met"}},
+		{5001, 0, false, []string{"throughput 5000 req/s, at least 5001: MISSED"}},
+		{0, 19 * time.Millisecond, false, []string{"p99 19ms (as fast as answered), under 19ms: MISSED"}},
+	} {
+		lines, met := s.judge(tc.rate, tc.p99)
+		if met != tc.met || !slices.Equal(lines, tc.lines) {
+			t.Errorf("judge(%v, %v) = %q, %v; want %q, %v", tc.rate, tc.p99, lines, met, tc.lines, tc.met)
+		}
+	}
+	s.Rate = 5000
+	if lines, _ := s.judge(0, time.Second); !strings.Contains(lines[0], "(paced at 5000/s)") {
+		t.Errorf("paced run judged as %q", lines)
+	}
+}
+
+// TestTargetExitStatus runs the command: a missed target is exit status 3 and says so; a met one
+// is 0.
+func TestTargetExitStatus(t *testing.T) {
+	u, _, dir := testServerDir(t, nil)
+	in := filepath.Join(dir, "in.txt")
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(in, []byte(strings.Repeat("The model wrote this. ", 40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tokens, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		want   []string
+		status int
+		says   string
+	}{
+		{[]string{"-want-rate", "1", "-want-p99", "1m"}, 0, "target: p99 "},
+		{[]string{"-want-rate", "1e9"}, 3, "at least 1000000000: MISSED"},
+		{[]string{"-want-p99", "1ns"}, 3, "under 1ns: MISSED"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"-url", u.String(), "-token-file", tokens, "-in", in, "-n", "20", "-c", "2",
+			"-warmup", "0", "-format", "text", "-model", "m", "-trust", filepath.Join(dir, "ca.pem"), "-name", "t"}, tc.want...)
+		if got := cli(args, &stdout, &stderr); got != tc.status || !strings.Contains(stdout.String(), tc.says) {
+			t.Errorf("%v: exit %d, want %d; output %q (stderr %q), want %q in it", tc.want, got, tc.status, stdout.String(), stderr.String(), tc.says)
+		}
 	}
 }
