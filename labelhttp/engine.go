@@ -105,6 +105,18 @@ func (o *output) Close() {
 }
 
 // tooLarge is the Error of a body over the limit.
+// label labels in (size bytes) into out, within the limiter's bounds when there is one.
+func (e *engine) label(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, o label.Options) (*label.Result, error) {
+	if e.cfg.limit != nil {
+		release, err := e.cfg.limit(ctx, size)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	return e.l.Label(ctx, in, size, out, o)
+}
+
 func (e *engine) tooLarge() error {
 	return &Error{Status: e.cfg.failCode, Code: CodeTooLarge, Message: fmt.Sprintf("the body to label is over the limit of %d bytes", e.cfg.maxBody)}
 }
@@ -162,7 +174,7 @@ func (e *engine) labelBuffered(ctx context.Context, r *http.Request, o label.Opt
 		return &output{r: in.reader(), size: 0}, nil
 	}
 	out := e.newSpool(-1)
-	res, err := e.l.Label(ctx, in.readerAt(), in.n, out, o)
+	res, err := e.label(ctx, in.readerAt(), in.n, out, o)
 	if err == nil && out.err != nil {
 		err = out.err
 	}
@@ -283,7 +295,7 @@ func (e *engine) labelJSON(ctx context.Context, r *http.Request, o label.Options
 					return nil, fail(CodeMalformed, fmt.Sprintf("data[%d].b64_json is not base64", i), err)
 				}
 				var out bytes.Buffer
-				res, err := e.l.Label(ctx, bytes.NewReader(img), int64(len(img)), &out, o)
+				res, err := e.label(ctx, bytes.NewReader(img), int64(len(img)), &out, o)
 				if err != nil {
 					return nil, fail(CodeUnlabelable, fmt.Sprintf("data[%d].b64_json cannot be labeled: %v", i, err), err)
 				}

@@ -120,6 +120,7 @@ type config struct {
 	observe  func(*http.Request, Outcome)
 	register func(*http.Request, *label.Result) error
 	log      *slog.Logger
+	limit    func(ctx context.Context, size int64) (release func(), err error)
 	failCode int // status of a response that cannot be labeled
 }
 
@@ -175,6 +176,15 @@ func WithObserver(f func(r *http.Request, o Outcome)) Option {
 // CodeNotKept and status 503, so the caller retries.
 func WithRegister(f func(r *http.Request, res *label.Result) error) Option {
 	return func(c *config) { c.register = f }
+}
+
+// WithLimiter sets a function called before each whole body, and each image of an OpenAI images
+// response, is labeled, with its size in bytes: labeling waits until it returns and calls
+// release when done. It bounds how much labeling runs at once (a pool of workers). Its error,
+// normally the context's when the request's time ran out while it waited, fails the response as
+// a labeling error would. Event streams and chat messages are labeled as they come, without it.
+func WithLimiter(f func(ctx context.Context, size int64) (release func(), err error)) Option {
+	return func(c *config) { c.limit = f }
 }
 
 // WithLogger sets where failures that cannot be answered are logged: an event stream whose

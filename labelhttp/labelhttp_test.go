@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -498,4 +502,51 @@ func TestOuterHeaders(t *testing.T) {
 		t.Errorf("error headers: %v", resp.Header)
 	}
 	wantError(t, resp, 500, labelhttp.CodeUnlabelable)
+}
+
+// TestLimiter: WithLimiter is asked before each body and each image of an images response is
+// labeled, with its size, and released after; not for what passes through, nor for a chat
+// message. Its error fails the response.
+func TestLimiter(t *testing.T) {
+	jpg, png := sample(t, "sample.jpg"), sample(t, "sample.png")
+	var mu sync.Mutex
+	var sizes []int64
+	var held, released int
+	var refuse atomic.Bool
+	limit := func(ctx context.Context, size int64) (func(), error) {
+		if refuse.Load() {
+			return nil, errors.New("no worker")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sizes, held = append(sizes, size), held+1
+		return func() { mu.Lock(); released++; mu.Unlock() }, nil
+	}
+	serveModes(t, generator(t), []labelhttp.Option{labelhttp.WithLimiter(limit)}, func(t *testing.T, srv *httptest.Server, mode string) {
+		mu.Lock()
+		sizes, held, released = nil, 0, 0
+		mu.Unlock()
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/img.jpg"}, {"POST", "/v1/images/generations"}, {"GET", "/style.css"}, {"POST", "/v1/chat/completions"},
+		} {
+			if resp := get(t, srv, c.method, c.path, nil); resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", c.path, resp.StatusCode, readAll(t, resp))
+			} else {
+				readAll(t, resp)
+			}
+		}
+		mu.Lock()
+		want := []int64{int64(len(jpg)), int64(len(jpg)), int64(len(png))}
+		if !slices.Equal(sizes, want) || released != held {
+			t.Errorf("limiter asked for %v, want %v; %d released of %d", sizes, want, released, held)
+		}
+		mu.Unlock()
+		refuse.Store(true)
+		defer refuse.Store(false)
+		status := http.StatusInternalServerError
+		if mode == "proxy" {
+			status = http.StatusBadGateway
+		}
+		wantError(t, get(t, srv, "GET", "/img.jpg", nil), status, labelhttp.CodeUnlabelable)
+	})
 }

@@ -270,14 +270,26 @@ func verb(r *http.Request) string {
 const workerMinBody = 64 << 10
 
 // working waits, in arrival order, for one of the Config.Workers slots, until ctx ends, when the
-// body is at least workerMinBody bytes; done gives the slot back.
+// body is at least workerMinBody bytes; done gives the slot back. The wait is measured
+// (ailabel_worker_wait_seconds) and the waiting counted (ailabel_worker_queue_requests).
 func (s *Server) working(ctx context.Context, size int64) (done func(), err error) {
 	if size < workerMinBody {
 		return func() {}, nil
 	}
+	release := func() { <-s.work }
+	select {
+	case s.work <- struct{}{}: // a slot is free (none is while others wait: a channel's senders queue)
+		s.m.wait.Observe(0)
+		return release, nil
+	default:
+	}
+	s.m.queue.Inc()
+	defer s.m.queue.Dec()
+	t0 := time.Now()
 	select {
 	case s.work <- struct{}{}:
-		return func() { <-s.work }, nil
+		s.m.wait.Observe(time.Since(t0).Seconds())
+		return release, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

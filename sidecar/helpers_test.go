@@ -243,6 +243,24 @@ func verifyBytes(t testing.TB, b []byte, trust *sign.TrustStore) *label.Report {
 }
 
 // logLines returns the access log lines (msg "request").
+// waitMetrics polls GET /metrics until it has every one of lines (whole lines, e.g.
+// "ailabel_worker_queue_requests 1"), for up to 5 s.
+func (ts *testServer) waitMetrics(t testing.TB, lines ...string) {
+	t.Helper()
+	var m string
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		m = "\n" + string(readAll(t, ts.do(t, "GET", "/metrics", "", nil)))
+		missing := false
+		for _, l := range lines {
+			missing = missing || !strings.Contains(m, "\n"+l+"\n")
+		}
+		if !missing {
+			return
+		}
+	}
+	t.Fatalf("/metrics never had all of %q; last:\n%s", lines, m)
+}
+
 func (ts *testServer) logLines(t testing.TB) []map[string]any {
 	t.Helper()
 	var out []map[string]any

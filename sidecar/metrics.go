@@ -20,9 +20,12 @@ type metrics struct {
 	labels   *prometheus.CounterVec
 	verifies *prometheus.CounterVec
 	inflight prometheus.Gauge
+	queue    prometheus.Gauge     // requests waiting for a worker
+	wait     prometheus.Histogram // how long they waited
 }
 
-func newMetrics() *metrics {
+// newMetrics makes the collectors; work is the Server's worker slots (Config.Workers).
+func newMetrics(work chan struct{}) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,8 +51,21 @@ func newMetrics() *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ailabel_inflight_requests", Help: "Requests being labeled, verified or proxied.",
 		}),
+		queue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ailabel_worker_queue_requests", Help: "Contents of 64 KiB or more waiting for a worker (--workers) to label or verify them.",
+		}),
+		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ailabel_worker_wait_seconds",
+			Help:    "Time contents of 64 KiB or more waited for a worker (0 when one was free).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.bytesIn, m.bytesOut, m.latency, m.labels, m.verifies, m.inflight,
+	busy := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ailabel_workers_busy", Help: "Workers (--workers) labeling or verifying a content of 64 KiB or more.",
+	}, func() float64 { return float64(len(work)) })
+	workers := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ailabel_workers", Help: "Workers (--workers)."})
+	workers.Set(float64(cap(work)))
+	m.reg.MustRegister(m.requests, m.bytesIn, m.bytesOut, m.latency, m.labels, m.verifies, m.inflight, m.queue, m.wait, busy, workers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -29,6 +29,7 @@ func (s *Server) newModifier(l *label.Labeler) func(*http.Response) error {
 		labelhttp.WithTempDir(s.cfg.TempDir),
 		labelhttp.WithLogger(s.log),
 		labelhttp.WithRegister(s.registerProxied),
+		labelhttp.WithLimiter(s.working), // large bodies wait for a worker, as in POST /v1/label
 		labelhttp.WithObserver(func(r *http.Request, oc labelhttp.Outcome) {
 			ri := info(r)
 			ri.outcome = oc.Action
@@ -79,6 +80,7 @@ func (s *Server) newProxy() *httputil.ReverseProxy {
 		},
 		Transport: tr,
 		ModifyResponse: func(resp *http.Response) error {
+			info(resp.Request).answered = true
 			return (*s.modify.Load())(resp)
 		},
 		ErrorHandler: s.proxyFailed,
@@ -150,6 +152,9 @@ func (s *Server) proxyFailed(w http.ResponseWriter, r *http.Request, err error) 
 		writeError(w, r, http.StatusBadGateway, "upstream_"+le.Code, "the upstream's answer: "+le.Message)
 	case errors.As(err, &mbe):
 		writeError(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over the limit of %d bytes", s.cfg.MaxBody))
+	case info(r).answered && (errors.Is(r.Context().Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)):
+		// The time ran out while the answer waited for a worker or was being labeled.
+		writeError(w, r, http.StatusRequestTimeout, "timeout", "the upstream answered, but its answer was not labeled within the server's time limit")
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded) || isTimeout(err):
 		writeError(w, r, http.StatusGatewayTimeout, "upstream_timeout", "the upstream did not answer within the server's time limit")
 	case errors.Is(err, context.Canceled):

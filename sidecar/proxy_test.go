@@ -66,6 +66,16 @@ func newUpstream(t *testing.T) *upstream {
 		w.Header().Set("ETag", `"abc"`)
 		w.Write(jpg)
 	})
+	big := padJPEG(jpg, 128<<10) // over the 64 KiB from which labeling waits for a worker
+	mux.HandleFunc("GET /files/big.jpg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(big)
+	})
+	mux.HandleFunc("POST /v1/images/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"created": 1700000000, "data": []map[string]any{
+			{"b64_json": base64.StdEncoding.EncodeToString(big)}}})
+	})
 	mux.HandleFunc("GET /files/broken.jpg", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Write(jpg[:40])
@@ -184,6 +194,50 @@ func TestProxyImages(t *testing.T) {
 
 // TestProxyForwarding: only to the configured upstream, with its credentials, never the
 // caller's token; requests without a token never reach it.
+// TestProxyWaitsForWorkers: in proxy mode too, a large body (an image, or an image of a JSON
+// images response) waits for a worker before it is labeled, and is labeled once one is free;
+// past the request's time limit it gets 408.
+func TestProxyWaitsForWorkers(t *testing.T) {
+	up := newUpstream(t)
+	ts := proxyServer(t, up, func(c *sidecar.Config) { c.Workers = 1; c.RequestTimeout = 2 * time.Second })
+	trust := testCreds(t).trust
+	for _, req := range []struct{ method, path string }{{"GET", "/files/big.jpg"}, {"POST", "/v1/images/big"}} {
+		release := ts.HoldWorkers()
+		got := make(chan *http.Response, 1)
+		go func() { got <- ts.do(t, req.method, req.path, token, strings.NewReader(`{"prompt":"a cat"}`)) }()
+		ts.waitMetrics(t, "ailabel_worker_queue_requests 1")
+		select {
+		case resp := <-got:
+			t.Fatalf("%s answered (%d) while every worker was busy", req.path, resp.StatusCode)
+		case <-time.After(100 * time.Millisecond):
+		}
+		release()
+		resp := <-got
+		out := readAll(t, resp)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", req.path, resp.StatusCode, out)
+		}
+		if req.path == "/v1/images/big" {
+			var doc struct {
+				Data []struct {
+					B64JSON string `json:"b64_json"`
+				}
+			}
+			if err := json.Unmarshal(out, &doc); err != nil || len(doc.Data) != 1 {
+				t.Fatalf("%s: %v %.200s", req.path, err, out)
+			}
+			out, _ = base64.StdEncoding.DecodeString(doc.Data[0].B64JSON)
+		}
+		if rep := verifyBytes(t, out, trust); rep.Verdict != label.Valid {
+			t.Fatalf("%s: %s", req.path, rep.Verdict)
+		}
+	}
+	release := ts.HoldWorkers()
+	defer release()
+	wantError(t, ts.do(t, "GET", "/files/big.jpg", token, nil), 408, "timeout")
+	ts.healthy(t)
+}
+
 func TestProxyForwarding(t *testing.T) {
 	up := newUpstream(t)
 	ts := proxyServer(t, up, func(c *sidecar.Config) { c.MaxBody = 20000 })

@@ -159,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sem = make(chan struct{}, s.cfg.MaxInflight)
 	s.work = make(chan struct{}, s.cfg.Workers)
-	s.m = newMetrics()
+	s.m = newMetrics(s.work)
 	if cfg.Signer != nil {
 		if err := s.SetSigner(cfg.Signer); err != nil {
 			return nil, err
@@ -249,9 +249,10 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 
 // reqInfo is what a handler tells the access log and the metrics about its request.
 type reqInfo struct {
-	format  string
-	outcome string
-	bytesIn int64
+	format   string
+	outcome  string
+	bytesIn  int64
+	answered bool // proxy mode: the upstream's response arrived (a later failure is ours)
 }
 
 type infoKey struct{}

@@ -323,15 +323,20 @@ func TestWorkers(t *testing.T) {
 	if d := time.Since(t0); d < 700*time.Millisecond {
 		t.Errorf("two requests without a worker answered in %v, before their time limits", d)
 	}
-	// A request waiting when a slot comes free is served.
+	// A request waiting when a slot comes free is served; /metrics shows it waiting, and how
+	// long it waited (the two HoldWorkers took free slots: waits of 0).
 	got := make(chan *http.Response, 1)
 	go func() { got <- ts.do(t, "POST", "/v1/label", token, bytes.NewReader(text)) }()
+	ts.waitMetrics(t, "ailabel_worker_queue_requests 1", "ailabel_workers_busy 2", "ailabel_workers 2")
 	time.Sleep(100 * time.Millisecond)
 	release()
 	resp := <-got
 	if b := readAll(t, resp); resp.StatusCode != 200 || !bytes.Contains(b, []byte("A paragraph")) {
 		t.Fatalf("after the workers came free: %d %s", resp.StatusCode, b)
 	}
+	ts.waitMetrics(t, "ailabel_worker_queue_requests 0", "ailabel_workers_busy 0",
+		"ailabel_worker_wait_seconds_count 3", `ailabel_worker_wait_seconds_bucket{le="0.001"} 2`,
+		`ailabel_worker_wait_seconds_bucket{le="0.05"} 2`)
 	ts.healthy(t)
 }
 
