@@ -466,8 +466,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 
 // reopen opens the bytes a step of labeling wrote (the badged or watermarked image) as the
 // container the next steps work on.
-func reopen(b []byte, what string) (*bytes.Reader, int64, formats.Container, formats.Writable, error) {
-	r := bytes.NewReader(b)
+func reopen(b []byte, what string) (*memReader, int64, formats.Container, formats.Writable, error) {
+	r := &memReader{bytes.NewReader(b), b}
 	c, err := formats.Open(r, int64(len(b)))
 	if err != nil {
 		return nil, 0, nil, nil, fmt.Errorf("label: reopening the %s image: %w", what, err)
@@ -477,6 +477,21 @@ func reopen(b []byte, what string) (*bytes.Reader, int64, formats.Container, for
 		return nil, 0, nil, nil, fmt.Errorf("label: the %s %s image cannot be labeled: %w", what, c.Format().Name, ErrUnsupported)
 	}
 	return r, int64(len(b)), c, wc, nil
+}
+
+// memReader is content held in memory (a picture ailabel edited): a ReaderAt whose bytes the
+// hashing passes take in place, without copying them through a buffer.
+type memReader struct {
+	*bytes.Reader
+	b []byte
+}
+
+// span returns the n bytes at off, or false when they are not all there.
+func (m *memReader) span(off, n int64) ([]byte, bool) {
+	if off < 0 || n < 0 || off > int64(len(m.b)) || n > int64(len(m.b))-off {
+		return nil, false
+	}
+	return m.b[off : off+n], true
 }
 
 // writeLabeled hashes the layout's output (everything but the store slot for a data hash; the
@@ -528,11 +543,23 @@ func writeLabeled(lay *formats.Layout, d *manifest.Draft, b formats.Binding, r i
 		if out != nil {
 			both = io.MultiWriter(out, hw)
 		}
-		buf := make([]byte, min(max(largest, 512), 1<<20)) // a small input's pieces fit whole
+		mem, _ := r.(*memReader)
+		var buf []byte
+		if mem == nil {
+			buf = make([]byte, min(max(largest, 512), 1<<20)) // a small input's pieces fit whole
+		}
 		for _, p := range lay.Pieces {
 			var err error
 			switch p.Kind {
 			case formats.Copy:
+				if mem != nil {
+					if b, ok := mem.span(p.Off, p.Len); ok {
+						_, err = both.Write(b)
+					} else {
+						err = io.ErrUnexpectedEOF
+					}
+					break
+				}
 				var n int64
 				n, err = io.CopyBuffer(both, io.NewSectionReader(r, p.Off, p.Len), buf)
 				if err == nil && n != p.Len {

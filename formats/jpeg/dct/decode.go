@@ -243,10 +243,12 @@ func (d *decoder) segment(m byte, off int, body []byte) error {
 		return unsupported(off, "marker FF%02X", m)
 	}
 	if keep && d.scans == 0 {
-		// A copy, without any fill bytes before the marker.
-		s := make([]byte, 0, len(body)+4)
-		s = append(s, 0xFF, m, byte((len(body)+2)>>8), byte(len(body)+2))
-		d.img.segs = append(d.img.segs, append(s, body...))
+		// The segment as it is in the data (which Decode read into a buffer of its own), from
+		// its marker on: any fill bytes before the marker are left out. Capped, so that nothing
+		// appended to it can reach the data after it.
+		n := len(body) + 4
+		start := d.pos - n // d.pos is past the segment
+		d.img.segs = append(d.img.segs, d.data[start:d.pos:d.pos])
 	}
 	return nil
 }

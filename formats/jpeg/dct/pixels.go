@@ -45,18 +45,19 @@ const (
 	c1307 = 1.306562964876376527 // cos(π/8) + cos(3π/8)
 )
 
-// idct1 is the AAN 8-point inverse DCT of the scaled coefficients at p[0], p[s], … p[7s], in
-// place.
-func idct1(p []float64, s int) {
+// idct8 is the AAN 8-point inverse DCT of the scaled coefficients x0 … x7. Its callers (idctCol,
+// idctRow) index a block held in an array with offsets the compiler can check once, not eight
+// times a call.
+func idct8(x0, x1, x2, x3, x4, x5, x6, x7 float64) (y0, y1, y2, y3, y4, y5, y6, y7 float64) {
 	// Even part.
-	t0, t1, t2, t3 := p[0], p[2*s], p[4*s], p[6*s]
+	t0, t1, t2, t3 := x0, x2, x4, x6
 	t10, t11 := t0+t2, t0-t2
 	t13 := t1 + t3
 	t12 := (t1-t3)*c1414 - t13
 	t0, t3 = t10+t13, t10-t13
 	t1, t2 = t11+t12, t11-t12
 	// Odd part.
-	t4, t5, t6, t7 := p[s], p[3*s], p[5*s], p[7*s]
+	t4, t5, t6, t7 := x1, x3, x5, x7
 	z13, z10 := t6+t5, t6-t5
 	z11, z12 := t4+t7, t4-t7
 	t7 = z11 + z13
@@ -67,25 +68,35 @@ func idct1(p []float64, s int) {
 	t6 = t12 - t7
 	t5 = t11 - t6
 	t4 = t10 - t5
-	p[0], p[7*s] = t0+t7, t0-t7
-	p[s], p[6*s] = t1+t6, t1-t6
-	p[2*s], p[5*s] = t2+t5, t2-t5
-	p[3*s], p[4*s] = t3+t4, t3-t4
+	return t0 + t7, t1 + t6, t2 + t5, t3 + t4, t3 - t4, t2 - t5, t1 - t6, t0 - t7
 }
 
-// fdct1 is the AAN 8-point forward DCT of p[0], p[s], … p[7s], in place; output k comes out
-// scaled by 2·√2·aan[k] relative to the orthonormal transform (forward removes the scale).
-func fdct1(p []float64, s int) {
-	t0, t7 := p[0]+p[7*s], p[0]-p[7*s]
-	t1, t6 := p[s]+p[6*s], p[s]-p[6*s]
-	t2, t5 := p[2*s]+p[5*s], p[2*s]-p[5*s]
-	t3, t4 := p[3*s]+p[4*s], p[3*s]-p[4*s]
+// idctCol is idct8 of column u of f, in place.
+func idctCol(f *[64]float64, u int) {
+	u &= 7
+	f[u], f[u+8], f[u+16], f[u+24], f[u+32], f[u+40], f[u+48], f[u+56] =
+		idct8(f[u], f[u+8], f[u+16], f[u+24], f[u+32], f[u+40], f[u+48], f[u+56])
+}
+
+// idctRow is idct8 of row y of f, in place.
+func idctRow(f *[64]float64, y int) {
+	r := (*[8]float64)(f[(y&7)*8:])
+	r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] = idct8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+}
+
+// fdct8 is the AAN 8-point forward DCT of x0 … x7; output k comes out scaled by 2·√2·aan[k]
+// relative to the orthonormal transform (forward removes the scale).
+func fdct8(x0, x1, x2, x3, x4, x5, x6, x7 float64) (y0, y1, y2, y3, y4, y5, y6, y7 float64) {
+	t0, t7 := x0+x7, x0-x7
+	t1, t6 := x1+x6, x1-x6
+	t2, t5 := x2+x5, x2-x5
+	t3, t4 := x3+x4, x3-x4
 	// Even part.
 	t10, t13 := t0+t3, t0-t3
 	t11, t12 := t1+t2, t1-t2
-	p[0], p[4*s] = t10+t11, t10-t11
+	y0, y4 = t10+t11, t10-t11
 	z1 := (t12 + t13) * c707
-	p[2*s], p[6*s] = t13+z1, t13-z1
+	y2, y6 = t13+z1, t13-z1
 	// Odd part.
 	t10, t11, t12 = t4+t5, t5+t6, t6+t7
 	z5 := (t10 - t12) * c383
@@ -93,8 +104,22 @@ func fdct1(p []float64, s int) {
 	z4 := c1307*t12 + z5
 	z3 := t11 * c707
 	z11, z13 := t7+z3, t7-z3
-	p[5*s], p[3*s] = z13+z2, z13-z2
-	p[s], p[7*s] = z11+z4, z11-z4
+	y5, y3 = z13+z2, z13-z2
+	y1, y7 = z11+z4, z11-z4
+	return
+}
+
+// fdctRow is fdct8 of row y of f, in place.
+func fdctRow(f *[64]float64, y int) {
+	r := (*[8]float64)(f[(y&7)*8:])
+	r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] = fdct8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+}
+
+// fdctCol is fdct8 of column u of f, in place.
+func fdctCol(f *[64]float64, u int) {
+	u &= 7
+	f[u], f[u+8], f[u+16], f[u+24], f[u+32], f[u+40], f[u+48], f[u+56] =
+		fdct8(f[u], f[u+8], f[u+16], f[u+24], f[u+32], f[u+40], f[u+48], f[u+56])
 }
 
 // idct dequantises a block (zig-zag order) and writes its 64 samples, level-shifted and clamped,
@@ -105,15 +130,21 @@ func fdct1(p []float64, s int) {
 func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 	var f [64]float64
 	var cols, colsAC uint8 // columns with a nonzero coefficient; with one below the first row
-	for k := 0; k < 64; k++ {
-		if blk[k] == 0 {
+	b := (*[64]int16)(blk)
+	for k0 := 0; k0 < 64; k0 += 4 {
+		if b[k0]|b[k0+1]|b[k0+2]|b[k0+3] == 0 { // most of a block is zeros: four at a time
 			continue
 		}
-		n := unzig[k]
-		f[n] = float64(blk[k]) * float64(q[k]) * aan2[n]
-		cols |= 1 << (n & 7)
-		if n >= 8 {
-			colsAC |= 1 << (n & 7)
+		for k := k0; k < k0+4; k++ {
+			if b[k] == 0 {
+				continue
+			}
+			n := unzig[k]
+			f[n] = float64(b[k]) * float64(q[k]) * aan2[n]
+			cols |= 1 << (n & 7)
+			if n >= 8 {
+				colsAC |= 1 << (n & 7)
+			}
 		}
 	}
 	// The 1-D transform of (a, 0, …, 0) is (a, …, a) exactly, and of zeros zeros: such columns
@@ -122,7 +153,7 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 	for u := 0; u < 8; u++ {
 		switch bit := uint8(1) << u; {
 		case colsAC&bit != 0:
-			idct1(f[u:], 8) // columns
+			idctCol(&f, u)
 		case cols&bit != 0:
 			for y := 8; y < 64; y += 8 {
 				f[u+y] = f[u]
@@ -139,7 +170,7 @@ func idct(blk []int16, q *[64]uint16, out *[64]uint8) {
 		return
 	}
 	for y := 0; y < 8; y++ {
-		idct1(f[y*8:], 1) // rows
+		idctRow(&f, y)
 	}
 	for i, v := range f {
 		out[i] = toSample(v)
@@ -164,10 +195,10 @@ func toSample(v float64) uint8 {
 func forward(p, f *[64]float64) {
 	*f = *p
 	for y := 0; y < 8; y++ {
-		fdct1(f[y*8:], 1) // rows
+		fdctRow(f, y)
 	}
 	for u := 0; u < 8; u++ {
-		fdct1(f[u:], 8) // columns
+		fdctCol(f, u)
 	}
 	for i := range f {
 		f[i] /= 64 * aan2[i]
@@ -262,21 +293,13 @@ func (m *Image) decodePlane(c *Component, r image.Rectangle, dst []uint8, stride
 	pr := m.planeRect(c, r)
 	var out [64]uint8
 	for by := pr.Min.Y / 8; by*8 < pr.Max.Y; by++ {
+		h := min(8, pr.Max.Y-by*8) // rows of the block inside pr
 		for bx := pr.Min.X / 8; bx*8 < pr.Max.X; bx++ {
 			idct(c.Block(bx, by), &c.Quant, &out)
-			for y := 0; y < 8; y++ {
-				py := by*8 + y
-				if py >= pr.Max.Y {
-					break
-				}
-				row := (py - pr.Min.Y) * stride
-				for x := 0; x < 8; x++ {
-					px := bx*8 + x
-					if px >= pr.Max.X {
-						break
-					}
-					dst[row+px-pr.Min.X] = out[y*8+x]
-				}
+			w := min(8, pr.Max.X-bx*8) // columns inside pr
+			at := (by*8-pr.Min.Y)*stride + bx*8 - pr.Min.X
+			for y := range h {
+				copy(dst[at+y*stride:][:w], out[y*8:])
 			}
 		}
 	}

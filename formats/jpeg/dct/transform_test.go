@@ -167,10 +167,10 @@ func idctFull(blk []int16, q *[64]uint16, out *[64]uint8) {
 		f[n] = float64(blk[k]) * float64(q[k]) * aan2[n]
 	}
 	for u := 0; u < 8; u++ {
-		idct1(f[u:], 8)
+		idctCol(&f, u)
 	}
 	for y := 0; y < 8; y++ {
-		idct1(f[y*8:], 1)
+		idctRow(&f, y)
 	}
 	for i, v := range f {
 		out[i] = toSample(v)
