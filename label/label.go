@@ -276,6 +276,10 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: editing the picture: %w", ctx.Err())
+		case errors.Is(err, ErrMalformed):
+			// A damaged picture (truncated or corrupt image data) is refused, not labeled: the
+			// label would sign a broken file and go out without its visible warning.
+			return nil, fmt.Errorf("label: the picture cannot be decoded: %w", err)
 		case err == nil:
 			// Otherwise the separate steps below say what went wrong, or manage it.
 			edited = ed
@@ -311,6 +315,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: drawing the visible warning: %w", ctx.Err())
+		case errors.Is(err, ErrMalformed): // a damaged picture, as above
+			return nil, fmt.Errorf("label: the picture cannot be decoded: %w", err)
 		case err != nil:
 			// The machine-readable label is still written; the caller learns why there is no
 			// visible one (an image too large to redraw, a container that cannot be drawn on).
@@ -324,7 +330,10 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		}
 	}
 	if edited == nil && !o.NoWatermark && isPicture {
-		marked, id, info, note := addWatermark(ctx, c)
+		marked, id, info, note, err := addWatermark(ctx, c)
+		if err != nil { // a damaged picture, as above
+			return nil, fmt.Errorf("label: the picture cannot be decoded: %w", err)
+		}
 		if note != "" {
 			res.Warnings = append(res.Warnings, note)
 		}

@@ -23,15 +23,16 @@ const ActionWatermarkedBound = "c2pa.watermarked.bound"
 // addWatermark adds an invisible watermark with a fresh random identifier to the picture c
 // holds. It returns the new container bytes, the identifier and how it was added; or nil and a
 // note saying why the picture carries none (too small, a container or layout that cannot be
-// marked), in which case the label is written without it.
-func addWatermark(ctx context.Context, c formats.Container) ([]byte, watermark.ID, formats.PaintInfo, string) {
+// marked), in which case the label is written without it; or an error wrapping
+// formats.ErrMalformed when the picture is damaged.
+func addWatermark(ctx context.Context, c formats.Container) ([]byte, watermark.ID, formats.PaintInfo, string, error) {
 	var id watermark.ID
 	lm, ok := c.(formats.LumaMarker)
 	if !ok {
-		return nil, id, formats.PaintInfo{}, fmt.Sprintf("no invisible watermark: %s pictures cannot carry one yet", c.Format().Name)
+		return nil, id, formats.PaintInfo{}, fmt.Sprintf("no invisible watermark: %s pictures cannot carry one yet", c.Format().Name), nil
 	}
 	if _, err := rand.Read(id[:]); err != nil {
-		return nil, id, formats.PaintInfo{}, "no invisible watermark: " + err.Error()
+		return nil, id, formats.PaintInfo{}, "no invisible watermark: " + err.Error(), nil
 	}
 	var buf bytes.Buffer
 	info, err := lm.AddLuma(&buf, func(pic image.Image) (formats.LumaDelta, error) {
@@ -40,10 +41,13 @@ func addWatermark(ctx context.Context, c formats.Container) ([]byte, watermark.I
 		}
 		return watermark.NewMark(pic, id, nil)
 	})
-	if err != nil {
-		return nil, id, info, watermarkNote(err)
+	switch {
+	case errors.Is(err, formats.ErrMalformed):
+		return nil, id, info, "", err
+	case err != nil:
+		return nil, id, info, watermarkNote(err), nil
 	}
-	return buf.Bytes(), id, info, ""
+	return buf.Bytes(), id, info, "", nil
 }
 
 // watermarkNote is the warning of a label whose picture could not be watermarked.

@@ -3,11 +3,17 @@ package label_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/draw"
 	"image/jpeg"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/ailabel/ailabel/internal/testtool"
 	"github.com/ailabel/ailabel/label"
 	"github.com/ailabel/ailabel/sign"
 	"github.com/ailabel/ailabel/watermark"
@@ -121,4 +127,34 @@ func brighten(m image.Image, f float64) image.Image {
 		}
 	}
 	return dst
+}
+
+// TestDamagedPictureRefused: a JPEG cut off inside its image data is refused as malformed (the
+// label would sign a broken file and go out without its visible warning), whichever step decodes
+// it first: the one-pass edit (badge and watermark), drawing alone, or marking alone. Asked for
+// neither, nothing decodes its pixels and it is labeled.
+func TestDamagedPictureRefused(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join(testtool.ModuleRoot(t), "testdata", "sample.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := in[:len(in)/2] // inside the entropy-coded data
+	l := newLabeler(t, newCreds(t, "ailabel damaged", sign.KeyP256))
+	for name, o := range map[string]label.Options{
+		"badge and watermark": {},
+		"badge only":          {NoWatermark: true},
+		"watermark only":      {NoNotice: true},
+	} {
+		var out bytes.Buffer
+		_, err := l.Label(context.Background(), bytes.NewReader(cut), int64(len(cut)), &out, o)
+		if !errors.Is(err, label.ErrMalformed) || !strings.Contains(err.Error(), "ends early") {
+			t.Errorf("%s: err %v, want label.ErrMalformed saying the image data ends early", name, err)
+		}
+		if out.Len() != 0 {
+			t.Errorf("%s: %d bytes written for a refused picture", name, out.Len())
+		}
+	}
+	if _, err := l.Label(context.Background(), bytes.NewReader(cut), int64(len(cut)), io.Discard, label.Options{NoNotice: true, NoWatermark: true}); err != nil {
+		t.Errorf("no pixel step asked for: %v", err)
+	}
 }

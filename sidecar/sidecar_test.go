@@ -202,6 +202,18 @@ func TestBadInput(t *testing.T) {
 			}
 		}
 	}
+	// Cut inside its image data, a JPEG's structure still reads: it is refused when labeling
+	// decodes its pixels (for the visible warning and the watermark); verifying does not decode
+	// them, and finds it not labeled.
+	msg := wantError(t, ts.do(t, "POST", "/v1/label", token, bytes.NewReader(jpg[:len(jpg)/2])), 422, "malformed")
+	if !strings.Contains(msg, "ends early") {
+		t.Errorf("a JPEG cut in its image data: message %q does not say it ends early", msg)
+	}
+	if resp := ts.do(t, "POST", "/v1/verify", token, bytes.NewReader(jpg[:len(jpg)/2])); resp.StatusCode != 200 {
+		t.Errorf("verifying a JPEG cut in its image data: %d %s", resp.StatusCode, readAll(t, resp))
+	} else {
+		readAll(t, resp)
+	}
 	binary := []byte{0, 1, 2, 3, 0xff, 0xfe, 0x80, 0x81, 9, 9, 9}
 	for _, p := range []string{"/v1/label", "/v1/verify"} {
 		wantError(t, ts.do(t, "POST", p, token, bytes.NewReader(binary)), 415, "unsupported_format")
