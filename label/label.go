@@ -277,9 +277,7 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: editing the picture: %w", ctx.Err())
 		case errors.Is(err, ErrMalformed):
-			// A damaged picture (truncated or corrupt image data) is refused, not labeled: the
-			// label would sign a broken file and go out without its visible warning.
-			return nil, fmt.Errorf("label: the picture cannot be decoded: %w", err)
+			return nil, damaged(err)
 		case err == nil:
 			// Otherwise the separate steps below say what went wrong, or manage it.
 			edited = ed
@@ -315,8 +313,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("label: drawing the visible warning: %w", ctx.Err())
-		case errors.Is(err, ErrMalformed): // a damaged picture, as above
-			return nil, fmt.Errorf("label: the picture cannot be decoded: %w", err)
+		case errors.Is(err, ErrMalformed):
+			return nil, damaged(err)
 		case err != nil:
 			// The machine-readable label is still written; the caller learns why there is no
 			// visible one (an image too large to redraw, a container that cannot be drawn on).
@@ -331,8 +329,8 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	}
 	if edited == nil && !o.NoWatermark && isPicture {
 		marked, id, info, note, err := addWatermark(ctx, c)
-		if err != nil { // a damaged picture, as above
-			return nil, fmt.Errorf("label: the picture cannot be decoded: %w", err)
+		if err != nil {
+			return nil, damaged(err)
 		}
 		if note != "" {
 			res.Warnings = append(res.Warnings, note)
@@ -471,6 +469,13 @@ func (l *Labeler) label(ctx context.Context, r io.ReaderAt, size int64, out sink
 	}
 	res.Manifest, res.InstanceID, res.Size, res.Store = d.Label(), d.InstanceID(), n, store
 	return res, nil
+}
+
+// damaged is the error of a picture whose image data is cut off or corrupt (err wraps
+// ErrMalformed). Such a picture is refused rather than labeled: the label would sign a broken
+// file, and it would go out without its visible warning and watermark.
+func damaged(err error) error {
+	return fmt.Errorf("label: the picture cannot be decoded: %w", err)
 }
 
 // reopen opens the bytes a step of labeling wrote (the badged or watermarked image) as the

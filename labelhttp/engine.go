@@ -104,7 +104,6 @@ func (o *output) Close() {
 	}
 }
 
-// tooLarge is the Error of a body over the limit.
 // label labels in (size bytes) into out, within the limiter's bounds when there is one.
 func (e *engine) label(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, o label.Options) (*label.Result, error) {
 	if e.cfg.limit != nil {
@@ -117,6 +116,7 @@ func (e *engine) label(ctx context.Context, in io.ReaderAt, size int64, out io.W
 	return e.l.Label(ctx, in, size, out, o)
 }
 
+// tooLarge is the Error of a body over the limit.
 func (e *engine) tooLarge() error {
 	return &Error{Status: e.cfg.failCode, Code: CodeTooLarge, Message: fmt.Sprintf("the body to label is over the limit of %d bytes", e.cfg.maxBody)}
 }
