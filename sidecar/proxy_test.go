@@ -76,6 +76,10 @@ func newUpstream(t *testing.T) *upstream {
 		json.NewEncoder(w).Encode(map[string]any{"created": 1700000000, "data": []map[string]any{
 			{"b64_json": base64.StdEncoding.EncodeToString(big)}}})
 	})
+	mux.HandleFunc("GET /files/cut.jpg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(jpg[:len(jpg)/2]) // cut inside its image data
+	})
 	mux.HandleFunc("GET /files/broken.jpg", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Write(jpg[:40])
@@ -184,6 +188,7 @@ func TestProxyImages(t *testing.T) {
 		t.Errorf("blob: %d %x %q", resp.StatusCode, b, resp.Header.Get("AI-Disclosure"))
 	}
 	wantError(t, ts.do(t, "GET", "/files/broken.jpg", token, nil), 502, "upstream_unlabelable")
+	wantError(t, ts.do(t, "GET", "/files/cut.jpg", token, nil), 502, "upstream_unlabelable")
 	// Upstream errors pass through as they are.
 	resp = ts.do(t, "GET", "/files/none", token, nil)
 	if readAll(t, resp); resp.StatusCode != 404 || resp.Header.Get("AI-Disclosure") != "" {
